@@ -337,10 +337,12 @@ def alerting_rules(config: Config) -> list[dict[str, Any]]:
 def _burn_rule(config: Config, promql: Promql, burn: BurnRate) -> dict[str, Any]:
     objective = config.error_budget.objective
     threshold = number(burn.factor * (1 - objective))
+    # The traffic guard reads the short window: a long window's rate is too
+    # low while Prometheus holds less history than the window is long.
     expr = (
         f"{promql.failed_ratio(burn.long_window)} > {threshold}\n"
         f"and\n{promql.failed_ratio(burn.short_window)} > {threshold}\n"
-        f"and\n{promql.calls(burn.long_window)} > {number(config.min_call_rate)}"
+        f"and\n{promql.calls(burn.short_window)} > {number(config.min_call_rate)}"
     )
     return _alert(
         config,
