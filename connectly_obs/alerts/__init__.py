@@ -1,6 +1,6 @@
 """Prometheus recording and alerting rules for Connectly API errors.
 
-`Config` holds every selector, window, threshold and severity; `render` turns
+`Config` contains every selector, window, threshold and severity; `render` turns
 it into a Prometheus rule file, a prometheus-operator PrometheusRule manifest
 or Grafana alert provisioning. `load_config` applies overrides and raises
 `ConfigError` for a bad key or value.

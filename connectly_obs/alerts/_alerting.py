@@ -284,16 +284,20 @@ def _latency(config: Config, promql: Promql) -> dict[str, Any]:
 def _absent(config: Config, promql: Promql) -> dict[str, Any]:
     section = config.metrics_absent
     up = "up" + promql.matchers()
+    # The first branch keeps the group-by labels of a job whose targets are
+    # all down; absent() covers a job that service discovery no longer finds.
+    expr = f"max by ({promql.by}) ({up}) == 0\nor\nabsent({up})"
     return _alert(
         config,
         "ConnectlyMetricsAbsent",
-        f"absent({up} == 1)",
+        expr,
         section.for_,
         section.severity,
         "No application that exports Connectly metrics is being scraped.",
-        f"No target matching {up} has been up for {section.for_}, so every other Connectly "
-        f"alert is blind. Check that the application runs and that Prometheus still "
-        f"discovers and scrapes it.",
+        f"No target matching {up} has been up for {section.for_} ({_labels_of(promql)}): "
+        f"{{{{ if eq $value 0.0 }}}}every target is down{{{{ else }}}}Prometheus discovers no "
+        f"target{{{{ end }}}}. Every other Connectly alert is blind until then. Check that the "
+        f"application runs and that Prometheus still discovers and scrapes it.",
     )
 
 

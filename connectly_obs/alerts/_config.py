@@ -172,10 +172,9 @@ class BurnRate:
     for_: str = key("2m", "how long the condition must hold", check="for_duration")
 
 
-# Burn rates and windows from the multi-window, multi-burn-rate alerts of the
-# Google SRE workbook (chapter "Alerting on SLOs"): 2 % of a 30-day budget in
-# one hour and 5 % in six hours page, 10 % in a day and 10 % in three days
-# make a ticket.
+# Multi-window, multi-burn-rate alerting. A burn rate of 1 spends the error
+# budget in exactly 30 days, so 14.4 over 1h spends 2 % of it, 6 over 6h 5 %,
+# 3 over 1d 10 % and 1 over 3d 10 %. The first two page, the last two warn.
 _DEFAULT_BURN_RATES = (
     BurnRate("1h", "5m", 14.4, "critical", "2m"),
     BurnRate("6h", "30m", 6.0, "critical", "15m"),

@@ -2,7 +2,7 @@
 
 Recording rules follow the `level:metric:operations` convention: the level is
 the labels the result keeps, joined by "_", the metric is the source metric
-without `_total`, and the operations say what was computed over which window.
+without `_total`, and the operations name what was computed over which window.
 """
 
 from __future__ import annotations
