@@ -6,6 +6,7 @@ everything they record goes through `Observer`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import time
@@ -75,7 +76,9 @@ def _normalize_hosts(hosts: str | Iterable[str]) -> frozenset[str]:
     return frozenset(result)
 
 
-def _check_options(registry: object, tracer_provider: object, record_business_id: object, max_body_bytes: object) -> None:
+def _check_options(
+    registry: object, tracer_provider: object, record_business_id: object, max_body_bytes: object
+) -> None:
     if registry is not None and not isinstance(registry, CollectorRegistry):
         raise TypeError(
             f"registry must be a prometheus_client.CollectorRegistry, not {type(registry).__name__}"
@@ -284,10 +287,8 @@ class Observer:
 
     def internal_failure(self, stage: str) -> None:
         """Count and log a failure inside the library; called from an `except` block."""
-        try:
+        with contextlib.suppress(Exception):
             self.metrics.hook_errors.labels(stage).inc()
-        except Exception:
-            pass
         self._log.warning(
             stage,
             "connectly-obs failed while recording a Connectly API call (stage %s); "

@@ -43,6 +43,15 @@ def _body_already_read(response: httpx.Response) -> bool:
     return True
 
 
+def _bind_request(response: httpx.Response, request: httpx.Request) -> None:
+    # A transport's response has no request until the client binds it, and
+    # the hooks need it to tell the route.
+    try:
+        response.request  # noqa: B018 - raises RuntimeError when unbound
+    except RuntimeError:
+        response.request = request
+
+
 class InstrumentedTransport(httpx.BaseTransport):
     """A transport that records Connectly calls made through the transport it wraps."""
 
@@ -68,12 +77,7 @@ class InstrumentedTransport(httpx.BaseTransport):
             _HANDLING.reset(token)
         end = time.perf_counter()
 
-        try:
-            if response.request is None:  # type: ignore[comparison-overlap]
-                pass
-        except RuntimeError:
-            # A transport's response has no request until the client binds it.
-            response.request = request
+        _bind_request(response, request)
 
         try:
             call = observer.begin(response, start, end)
@@ -131,11 +135,7 @@ class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
             _HANDLING.reset(token)
         end = time.perf_counter()
 
-        try:
-            if response.request is None:  # type: ignore[comparison-overlap]
-                pass
-        except RuntimeError:
-            response.request = request
+        _bind_request(response, request)
 
         try:
             call = observer.begin(response, start, end)
@@ -183,11 +183,7 @@ def instrument(
     counted as well. The host of the client's `base_url` is added to `hosts`.
     Calling it again on the same client changes nothing. Returns the client.
     """
-    if isinstance(client, httpx.Client):
-        wrapper: type[InstrumentedTransport] | type[AsyncInstrumentedTransport] = InstrumentedTransport
-    elif isinstance(client, httpx.AsyncClient):
-        wrapper = AsyncInstrumentedTransport
-    else:
+    if not isinstance(client, (httpx.Client, httpx.AsyncClient)):
         raise TypeError(
             f"instrument() takes an httpx.Client or httpx.AsyncClient, not {type(client).__name__}"
         )
@@ -204,20 +200,41 @@ def instrument(
 
     # NOTE: httpx has no public API to replace a client's transports, so this
     # uses the same private attributes as opentelemetry-instrumentation-httpx.
-    if not isinstance(client._transport, wrapper):
-        client._transport = wrapper(client._transport, observer)  # type: ignore[arg-type,assignment]
-    for pattern, transport in list(client._mounts.items()):
-        if transport is not None and not isinstance(transport, wrapper):
-            client._mounts[pattern] = wrapper(transport, observer)  # type: ignore[arg-type,assignment]
+    if isinstance(client, httpx.Client):
+        _wrap_sync(client, observer)
+    else:
+        _wrap_async(client, observer)
     return client
+
+
+def _wrap_sync(client: httpx.Client, observer: Observer) -> None:
+    if not isinstance(client._transport, InstrumentedTransport):
+        client._transport = InstrumentedTransport(client._transport, observer)
+    for pattern, transport in list(client._mounts.items()):
+        if transport is not None and not isinstance(transport, InstrumentedTransport):
+            client._mounts[pattern] = InstrumentedTransport(transport, observer)
+
+
+def _wrap_async(client: httpx.AsyncClient, observer: Observer) -> None:
+    if not isinstance(client._transport, AsyncInstrumentedTransport):
+        client._transport = AsyncInstrumentedTransport(client._transport, observer)
+    for pattern, transport in list(client._mounts.items()):
+        if transport is not None and not isinstance(transport, AsyncInstrumentedTransport):
+            client._mounts[pattern] = AsyncInstrumentedTransport(transport, observer)
 
 
 def uninstrument(client: ClientT) -> ClientT:
     """Undo `instrument()` on a client. Returns the client."""
-    transport = client._transport
-    if isinstance(transport, (InstrumentedTransport, AsyncInstrumentedTransport)):
-        client._transport = transport.transport  # type: ignore[assignment]
-    for pattern, mounted in list(client._mounts.items()):
-        if isinstance(mounted, (InstrumentedTransport, AsyncInstrumentedTransport)):
-            client._mounts[pattern] = mounted.transport  # type: ignore[assignment]
+    if isinstance(client, httpx.Client):
+        if isinstance(client._transport, InstrumentedTransport):
+            client._transport = client._transport.transport
+        for pattern, mounted in list(client._mounts.items()):
+            if isinstance(mounted, InstrumentedTransport):
+                client._mounts[pattern] = mounted.transport
+    elif isinstance(client, httpx.AsyncClient):
+        if isinstance(client._transport, AsyncInstrumentedTransport):
+            client._transport = client._transport.transport
+        for pattern, async_mounted in list(client._mounts.items()):
+            if isinstance(async_mounted, AsyncInstrumentedTransport):
+                client._mounts[pattern] = async_mounted.transport
     return client

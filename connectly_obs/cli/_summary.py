@@ -85,7 +85,7 @@ class Summary:
             for (type_, code), row in rows
         ]
         widths = [max(len(line[index]) for line in (headers, *table)) for index in range(4)]
-        out.write("  ".join(text.ljust(width) for text, width in zip(headers, widths)) + "  ACTION\n")
+        out.write("  ".join(text.ljust(width) for text, width in zip(headers, widths, strict=True)) + "  ACTION\n")
         for (type_, code), row in rows:
             entry = lookup(code) or lookup(type_)
             if entry is not None:
@@ -95,4 +95,4 @@ class Summary:
             else:
                 action = "Undocumented: send the cntTraceId to Connectly support."
             cells = (type_, code, str(row.count), row.example_trace_id or "-")
-            out.write("  ".join(text.ljust(width) for text, width in zip(cells, widths)) + f"  {action}\n")
+            out.write("  ".join(text.ljust(width) for text, width in zip(cells, widths, strict=True)) + f"  {action}\n")

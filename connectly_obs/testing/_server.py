@@ -56,7 +56,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if length:
             self.rfile.read(length)
-        self._write(fake.reply_for(self.command, self.path, self.headers.get("X-API-Key"), self.headers.get(REPLY_HEADER)))
+        reply = fake.reply_for(self.command, self.path, self.headers.get("X-API-Key"), self.headers.get(REPLY_HEADER))
+        self._write(reply)
 
     def _write(self, reply: Reply) -> None:
         if reply.delay and self.server.fake.stopped.wait(reply.delay):
