@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -171,3 +172,27 @@ def test_explain_unknown_value() -> None:
     assert result.returncode == 1
     assert "not a documented Connectly error type or code" in result.stderr
     assert "Did you mean ERROR_CODE_BUSINESS_REACHED_LIMITS" in result.stderr
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_demo_until_stopped_prints_summary(signal_number: int) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [*COMMAND, "demo", "--duration", "0", "--rate", "50", "--scenario", "business-limit",
+         "--metrics-port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_for_metrics(process, port)
+        for _ in range(100):
+            if "connectly_api_errors_total{" in scrape(port):
+                break
+            time.sleep(0.1)
+        process.send_signal(signal_number)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert "ERROR_TYPE_BUSINESS_LIMIT" in stdout
