@@ -4,9 +4,9 @@ Each entry gives the meaning, the corrective action and, for the fake API and
 the demo, a plausible HTTP status. Connectly documents the types and codes but
 not which HTTP status carries each one.
 
-NOTE: the statuses and the type paired with each code are our best guess from
-the meaning of each code; a real server may pair them differently. Nothing in
-the hook depends on them.
+NOTE: the statuses, and the type paired with each code, are our best guess
+from the meaning of each code. A real server may pair them differently, but
+nothing in the hook depends on them.
 """
 
 from __future__ import annotations
@@ -204,7 +204,10 @@ TYPES: dict[str, CatalogEntry] = {entry.name: entry for entry in _TYPE_ENTRIES}
 # is never rewritten.
 _ALIASES = {"ERROR_TYPE_CONTEXT_CANCELED": "ERROR_TYPE_CONTEXT_CANCLED"}
 
-_DOCUMENTED = frozenset(CODES) | frozenset(TYPES) | frozenset(_ALIASES)
+# ERROR_CODE_UNSPECIFIED is missing from the code table but appears in
+# Connectly's own webhook example, so it is treated as documented: it keeps its
+# label value and never falls back to "other".
+_DOCUMENTED = frozenset(CODES) | frozenset(TYPES) | frozenset(_ALIASES) | {"ERROR_CODE_UNSPECIFIED"}
 
 
 def is_documented(value: str) -> bool:
