@@ -1,10 +1,10 @@
 """The one config behind every recording rule and alert.
 
-Each key carries its one-line comment as field metadata, so the comment is
-shown by `connectly-obs rules --print-config` and in error messages as well as
-here. Durations are Prometheus durations ("30s", "5m", "1h", "3d"). Rates are
-per second, as PromQL's `rate()` returns them. Ratios are shares between 0 and
-1 (0.05 is 5 %).
+Each key carries its one-line comment as field metadata, so that
+`connectly-obs rules --print-config` shows the comment beside the value.
+Durations are Prometheus durations ("30s", "5m", "1h", "3d"). Rates are per
+second, as PromQL's `rate()` returns them. Ratios are shares between 0 and 1
+(0.05 is 5 %).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ Intended alerts per scenario, and why:
   ConnectlyCredentialsRejected.
 - healthy fires nothing.
 
-The demo's fake API answers at once and without gateway pages, so the
+The demo's fake API replies at once and sends no gateway pages, so the
 latency, transport, unparsed-body, Connectly-side and template alerts stay
 quiet. ConnectlyMetricsAbsent gets a `for` of 10 minutes here, because the
 demo restarts between the healthy phase and the scenario, and the target is

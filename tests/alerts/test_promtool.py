@@ -98,7 +98,7 @@ def test_every_alert_has_a_quiet_case() -> None:
     assert alerts - quiet == set()
 
 
-def test_every_severity_of_an_alert_fires_in_a_case() -> None:
+def test_every_alert_severity_fires() -> None:
     expected = {
         (rule["alert"], rule["labels"]["severity"])
         for group in rule_groups(Config())
