@@ -204,7 +204,10 @@ TYPES: dict[str, CatalogEntry] = {entry.name: entry for entry in _TYPE_ENTRIES}
 # is never rewritten.
 _ALIASES = {"ERROR_TYPE_CONTEXT_CANCELED": "ERROR_TYPE_CONTEXT_CANCLED"}
 
-_DOCUMENTED = frozenset(CODES) | frozenset(TYPES) | frozenset(_ALIASES)
+# ERROR_CODE_UNSPECIFIED is missing from the code table but appears in
+# Connectly's own webhook example, so it is treated as documented: it keeps its
+# label value and never falls back to "other".
+_DOCUMENTED = frozenset(CODES) | frozenset(TYPES) | frozenset(_ALIASES) | {"ERROR_CODE_UNSPECIFIED"}
 
 
 def is_documented(value: str) -> bool:

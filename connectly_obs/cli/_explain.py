@@ -1,15 +1,49 @@
-"""The `connectly-obs explain` subcommand (not written yet)."""
+"""`connectly-obs explain`: the meaning and corrective action of an error type or code."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import sys
 from typing import Any
+
+from .._catalog import CODES, TYPES, lookup
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("explain", help="not available yet")
-    parser.set_defaults(handler=_run)
+    parser = subparsers.add_parser(
+        "explain",
+        help="print the meaning and corrective action of a Connectly error type or code",
+        description="Print the meaning and corrective action of a documented Connectly error "
+        "type or code, e.g. ERROR_CODE_BUSINESS_REACHED_LIMITS or business_reached_limits.",
+    )
+    parser.add_argument("value", metavar="VALUE", help="an ERROR_TYPE_... or ERROR_CODE_... value")
+    parser.set_defaults(handler=run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    raise SystemExit("connectly-obs explain is not available yet")
+def _candidates(value: str) -> list[str]:
+    name = value.strip().upper().replace("-", "_")
+    if name.startswith(("ERROR_TYPE_", "ERROR_CODE_")):
+        return [name]
+    return [f"ERROR_CODE_{name}", f"ERROR_TYPE_{name}"]
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in _candidates(args.value):
+        entry = lookup(name)
+        if entry is not None:
+            kind = "type" if entry.name in TYPES else "code"
+            print(f"{entry.name} (documented error {kind})")
+            print(f"Meaning: {entry.meaning}")
+            print(f"Action:  {entry.action}")
+            return 0
+
+    close = difflib.get_close_matches(_candidates(args.value)[0], [*CODES, *TYPES], n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    print(
+        f"connectly-obs: {args.value!r} is not a documented Connectly error type or code.{hint} "
+        "Undocumented values are counted by the hook all the same; ask Connectly support "
+        "what they mean.",
+        file=sys.stderr,
+    )
+    return 1

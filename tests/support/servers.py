@@ -59,10 +59,9 @@ def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log_path: Path
                 f"{process.args[0]} exited with status {process.returncode} before it was ready; "
                 f"its log:\n{log_path.read_text(errors='replace')[-4000:]}"
             )
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2.0) as response:
-                if response.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2.0) as response:
+            if response.status == 200:
+                return
         time.sleep(0.2)
     raise RuntimeError(f"{process.args[0]} was not ready at {url} after {_STARTUP_SECONDS} s")
 

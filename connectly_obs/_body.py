@@ -1,0 +1,150 @@
+"""Classification of error response bodies.
+
+Pure functions over bytes and headers: the sync and async hooks read the body
+their own way and hand it here.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+
+import httpx
+
+from ._error import ERROR_EXTENSION, ConnectlyError
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "BodyResult", "parse_body", "parse_error"]
+
+# Bytes of an error body read and parsed, before and after decompression.
+# Connectly error bodies are well under 4 KiB; a larger body is a gateway
+# page or a misbehaving proxy, and is counted as "too_large" without parsing.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class BodyResult:
+    """What a body turned out to be: a Connectly error, or the reason it is not one."""
+
+    error: ConnectlyError | None = None
+    reason: str | None = None
+
+
+def parse_body(
+    content: bytes,
+    headers: httpx.Headers,
+    status_code: int,
+    *,
+    encoded: bool,
+    complete: bool = True,
+    max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> BodyResult:
+    """Classify an error body.
+
+    `encoded` says whether `content` is still in its Content-Encoding, as read
+    from the raw stream. `complete` is False when the read stopped at the bound
+    before the end of the body.
+    """
+    if not complete or len(content) > max_bytes:
+        return BodyResult(reason="too_large")
+
+    if encoded:
+        decoded = _decode_content(content, headers.get("content-encoding", ""), max_bytes)
+        if decoded is None:
+            return BodyResult(reason="undecodable")
+        if len(decoded) > max_bytes:
+            return BodyResult(reason="too_large")
+        content = decoded
+
+    text = _decode_text(content, headers)
+    stripped = text.strip()
+    if not stripped:
+        return BodyResult(reason="empty")
+    if stripped.startswith("<"):
+        return BodyResult(reason="html")
+
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        # JSON cut short fails at its very end, or inside its last string.
+        cut_short = exc.pos >= len(stripped) or exc.msg.startswith("Unterminated string")
+        return BodyResult(reason="truncated" if cut_short else "not_json")
+    except (ValueError, RecursionError):
+        # Integers too long to convert, or nesting too deep for the parser.
+        return BodyResult(reason="not_json")
+
+    error = ConnectlyError.from_dict(data, status_code) if isinstance(data, dict) else None
+    if error is None:
+        return BodyResult(reason="wrong_shape")
+    return BodyResult(error=error)
+
+
+def _decode_content(content: bytes, encoding: str, max_bytes: int) -> bytes | None:
+    """Undo a Content-Encoding, producing at most `max_bytes` + 1 bytes, or None."""
+    decoded = content
+    # Encodings are listed in the order they were applied.
+    for name in reversed([part.strip().lower() for part in encoding.split(",") if part.strip()]):
+        if name == "identity":
+            continue
+        if name in ("gzip", "x-gzip"):
+            wbits = zlib.MAX_WBITS | 16
+        elif name == "deflate":
+            wbits = zlib.MAX_WBITS
+        else:
+            # NOTE: brotli and zstd bodies are not decoded here, so such error
+            # bodies are counted as "undecodable". Connectly sends neither.
+            return None
+        try:
+            decompressor = zlib.decompressobj(wbits)
+            decoded = decompressor.decompress(decoded, max_bytes + 1)
+        except zlib.error:
+            if name != "deflate":
+                return None
+            # Some servers send raw deflate data without the zlib header.
+            try:
+                decoded = zlib.decompressobj(-zlib.MAX_WBITS).decompress(decoded, max_bytes + 1)
+            except zlib.error:
+                return None
+    return decoded
+
+
+def _decode_text(content: bytes, headers: httpx.Headers) -> str:
+    charset = _charset(headers.get("content-type", ""))
+    if content.startswith(b"\xef\xbb\xbf"):
+        return content[3:].decode("utf-8", "replace")
+    try:
+        return content.decode(charset or "utf-8", "replace")
+    except LookupError:
+        return content.decode("utf-8", "replace")
+
+
+def _charset(content_type: str) -> str | None:
+    for parameter in content_type.split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"') or None
+    return None
+
+
+def parse_error(response: httpx.Response) -> ConnectlyError | None:
+    """Return the Connectly error in a response, or None.
+
+    Returns None for a status below 400 and for any body that is not a
+    Connectly error, and never raises. It never reads an unread streamed body:
+    for a streamed response it returns what the hooks parsed, or None when no
+    hook saw the response and the body has not been read yet.
+    """
+    try:
+        if response.status_code < 400:
+            return None
+        try:
+            content = response.content
+        except httpx.ResponseNotRead:
+            stored = response.extensions.get(ERROR_EXTENSION)
+            return stored if isinstance(stored, ConnectlyError) else None
+        # `content` is already decoded, and the caller chose to read it whole.
+        return parse_body(
+            content, response.headers, response.status_code, encoded=False, max_bytes=len(content)
+        ).error
+    except Exception:
+        return None

@@ -1,0 +1,82 @@
+"""The `ConnectlyError` value."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._catalog import CatalogEntry, lookup
+
+__all__ = ["ERROR_EXTENSION", "ConnectlyError"]
+
+# Extension key under which the hooks store what they parsed from a response,
+# so that `parse_error` works on a streamed response whose body the caller has
+# not read yet.
+ERROR_EXTENSION = "connectly_obs.error"
+
+_EMPTY: Mapping[str, Any] = types.MappingProxyType({})
+
+
+def _string(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class ConnectlyError:
+    """A Connectly API error body.
+
+    Fields the server left out, or sent with the wrong JSON type, are None
+    (or an empty mapping for `details`). Values are kept exactly as sent: this
+    value is for the application, so it is not redacted. The library redacts
+    only what it exports.
+    """
+
+    message: str | None
+    type: str | None
+    code: str | None
+    user_title: str | None
+    user_message: str | None
+    trace_id: str | None
+    details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, hash=False)
+    status_code: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], status_code: int | None = None) -> ConnectlyError | None:
+        """Build a value from a decoded error object, such as the `error` of a webhook.
+
+        Returns None unless `data` is a mapping with a string `type` or `code`,
+        the least that tells a Connectly error from other JSON.
+        """
+        if not isinstance(data, Mapping):
+            return None
+        type_ = _string(data, "type")
+        code = _string(data, "code")
+        if type_ is None and code is None:
+            return None
+
+        details = data.get("details")
+        return cls(
+            message=_string(data, "message"),
+            type=type_,
+            code=code,
+            user_title=_string(data, "userTitle"),
+            user_message=_string(data, "userMessage"),
+            trace_id=_string(data, "cntTraceId"),
+            details=types.MappingProxyType(dict(details)) if isinstance(details, Mapping) else _EMPTY,
+            status_code=status_code,
+        )
+
+    @property
+    def documentation(self) -> CatalogEntry | None:
+        """The catalog entry of the code, or of the type when the code is not documented."""
+        return (self.code and lookup(self.code)) or (self.type and lookup(self.type)) or None
+
+    @property
+    def corrective_action(self) -> str | None:
+        """What to do about this error, from Connectly's documentation, if the code or type is documented."""
+        entry = self.documentation
+        return entry.action if entry else None
+

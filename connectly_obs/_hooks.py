@@ -1,0 +1,122 @@
+"""httpx event hooks, sync and async."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+
+import httpx
+from opentelemetry import trace
+from opentelemetry.trace import TracerProvider
+from prometheus_client import CollectorRegistry
+
+from ._body import DEFAULT_MAX_BODY_BYTES
+from ._observer import DEFAULT_HOSTS, START_EXTENSION, Observer
+from ._streams import BodyPrefix, read_prefix, read_prefix_async
+
+__all__ = ["async_event_hooks", "event_hooks"]
+
+SyncHooks = dict[str, list[Callable[..., None]]]
+AsyncHooks = dict[str, list[Callable[..., Awaitable[None]]]]
+
+
+def _body_already_read(response: httpx.Response) -> bool:
+    try:
+        response.content  # noqa: B018 - raises ResponseNotRead for an unread body
+    except httpx.ResponseNotRead:
+        return False
+    return True
+
+
+def event_hooks(
+    *,
+    registry: CollectorRegistry | None = None,
+    tracer_provider: TracerProvider | None = None,
+    hosts: str | Iterable[str] = DEFAULT_HOSTS,
+    record_business_id: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> SyncHooks:
+    """Return event hooks for an `httpx.Client` that record Connectly API calls.
+
+    Pass the result as `event_hooks=`, or extend a client's own lists with it.
+    Calls that end in an exception never reach event hooks; `instrument()`
+    records those too.
+    """
+    observer = Observer(
+        registry=registry,
+        tracer_provider=tracer_provider,
+        hosts=hosts,
+        record_business_id=record_business_id,
+        max_body_bytes=max_body_bytes,
+    )
+
+    def on_request(request: httpx.Request) -> None:
+        try:
+            if observer.matches(request):
+                request.extensions[START_EXTENSION] = time.perf_counter()
+        except Exception:
+            observer.internal_failure("request_hook")
+
+    def on_response(response: httpx.Response) -> None:
+        try:
+            end = time.perf_counter()
+            call = observer.begin(response, response.request.extensions.get(START_EXTENSION), end)
+            if call is None:
+                return
+            body = None
+            if response.status_code >= 400:
+                prefix: BodyPrefix | None = None
+                if not _body_already_read(response):
+                    prefix = read_prefix(response, observer.max_body_bytes)
+                body = observer.classify(call, prefix)
+            observer.finish(call, body, trace.get_current_span())
+        except Exception:
+            observer.internal_failure("response_hook")
+
+    return {"request": [on_request], "response": [on_response]}
+
+
+def async_event_hooks(
+    *,
+    registry: CollectorRegistry | None = None,
+    tracer_provider: TracerProvider | None = None,
+    hosts: str | Iterable[str] = DEFAULT_HOSTS,
+    record_business_id: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> AsyncHooks:
+    """Return event hooks for an `httpx.AsyncClient` that record Connectly API calls.
+
+    The async twin of `event_hooks()`, with the same options.
+    """
+    observer = Observer(
+        registry=registry,
+        tracer_provider=tracer_provider,
+        hosts=hosts,
+        record_business_id=record_business_id,
+        max_body_bytes=max_body_bytes,
+    )
+
+    async def on_request(request: httpx.Request) -> None:
+        try:
+            if observer.matches(request):
+                request.extensions[START_EXTENSION] = time.perf_counter()
+        except Exception:
+            observer.internal_failure("request_hook")
+
+    async def on_response(response: httpx.Response) -> None:
+        try:
+            end = time.perf_counter()
+            call = observer.begin(response, response.request.extensions.get(START_EXTENSION), end)
+            if call is None:
+                return
+            body = None
+            if response.status_code >= 400:
+                prefix: BodyPrefix | None = None
+                if not _body_already_read(response):
+                    prefix = await read_prefix_async(response, observer.max_body_bytes)
+                body = observer.classify(call, prefix)
+            observer.finish(call, body, trace.get_current_span())
+        except Exception:
+            observer.internal_failure("response_hook")
+
+    return {"request": [on_request], "response": [on_response]}

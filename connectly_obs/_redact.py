@@ -1,0 +1,34 @@
+"""Redaction of personal data from text the library exports."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["PHONE_PLACEHOLDER", "clean_text", "redact_phone_numbers"]
+
+PHONE_PLACEHOLDER = "[redacted phone]"
+
+# Longest exported text, in characters. Connectly messages are a sentence or
+# two; anything longer is cut so that one odd response cannot bloat a span.
+_MAX_TEXT = 1024
+
+# A phone number: an optional "+", then 7 to 15 digits (the E.164 maximum),
+# optionally separated by single spaces, dots, dashes or brackets. A run of 16
+# or more digits is left alone: cntTraceId values are up to 20 digits, and the
+# surrounding lookarounds stop the pattern from matching inside such a run.
+_PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]?\d){6,14}(?![\w])")
+
+
+def redact_phone_numbers(text: str) -> str:
+    """Replace everything that looks like a phone number with a placeholder."""
+    return _PHONE.sub(PHONE_PLACEHOLDER, text)
+
+
+def clean_text(text: str) -> str:
+    """Make a server-sent string safe to export: bounded, valid UTF-8, no phone numbers."""
+    if len(text) > _MAX_TEXT:
+        text = text[:_MAX_TEXT] + "..."
+    # A lone surrogate (from a JSON escape such as "\ud800") cannot be encoded
+    # by exporters, so it becomes U+FFFD.
+    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return redact_phone_numbers(text)

@@ -1,0 +1,240 @@
+"""`instrument()`: transports that record every Connectly call, including failed ones.
+
+Event hooks never see a call that ends in an exception, nor a response that
+an earlier hook raised on. Wrapping the client's transports sees both.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Iterable
+from types import TracebackType
+from typing import TypeVar
+
+import httpx
+from opentelemetry import trace
+from opentelemetry.trace import TracerProvider
+from prometheus_client import CollectorRegistry
+
+from ._body import DEFAULT_MAX_BODY_BYTES
+from ._observer import DEFAULT_HOSTS, Observer
+from ._streams import BodyPrefix, read_prefix, read_prefix_async
+
+__all__ = ["instrument", "uninstrument"]
+
+ClientT = TypeVar("ClientT", httpx.Client, httpx.AsyncClient)
+
+# Set while one of our transports handles a request, so that a transport of
+# ours wrapped inside another one passes the request through uncounted.
+_HANDLING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "connectly_obs_handling", default=False
+)
+
+# Exceptions that stop the program rather than end a call.
+_NOT_CALL_FAILURES = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def _body_already_read(response: httpx.Response) -> bool:
+    try:
+        response.content  # noqa: B018 - raises ResponseNotRead for an unread body
+    except httpx.ResponseNotRead:
+        return False
+    return True
+
+
+def _bind_request(response: httpx.Response, request: httpx.Request) -> None:
+    # A transport's response has no request until the client binds it, and
+    # the hooks need it to tell the route.
+    try:
+        response.request  # noqa: B018 - raises RuntimeError when unbound
+    except RuntimeError:
+        response.request = request
+
+
+class InstrumentedTransport(httpx.BaseTransport):
+    """A transport that records Connectly calls made through the transport it wraps."""
+
+    def __init__(self, transport: httpx.BaseTransport, observer: Observer) -> None:
+        self.transport = transport
+        self._observer = observer
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        observer = self._observer
+        if _HANDLING.get() or not observer.matches(request):
+            return self.transport.handle_request(request)
+
+        entry_span = trace.get_current_span()
+        token = _HANDLING.set(True)
+        start = time.perf_counter()
+        try:
+            response = self.transport.handle_request(request)
+        except BaseException as exc:
+            if not isinstance(exc, _NOT_CALL_FAILURES):
+                observer.record_exception(request, exc, start, entry_span)
+            raise
+        finally:
+            _HANDLING.reset(token)
+        end = time.perf_counter()
+
+        _bind_request(response, request)
+
+        try:
+            call = observer.begin(response, start, end)
+            if call is not None:
+                body = None
+                if response.status_code >= 400:
+                    prefix: BodyPrefix | None = None
+                    if not _body_already_read(response):
+                        prefix = read_prefix(response, observer.max_body_bytes)
+                    body = observer.classify(call, prefix)
+                observer.finish(call, body, entry_span)
+        except Exception:
+            observer.internal_failure("transport")
+        return response
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> InstrumentedTransport:
+        self.transport.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        self.transport.__exit__(exc_type, exc_value, traceback)
+
+
+class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
+    """The async twin of `InstrumentedTransport`."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport, observer: Observer) -> None:
+        self.transport = transport
+        self._observer = observer
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        observer = self._observer
+        if _HANDLING.get() or not observer.matches(request):
+            return await self.transport.handle_async_request(request)
+
+        entry_span = trace.get_current_span()
+        token = _HANDLING.set(True)
+        start = time.perf_counter()
+        try:
+            response = await self.transport.handle_async_request(request)
+        except BaseException as exc:
+            # asyncio.CancelledError lands here too: a cancelled call is counted.
+            if not isinstance(exc, _NOT_CALL_FAILURES):
+                observer.record_exception(request, exc, start, entry_span)
+            raise
+        finally:
+            _HANDLING.reset(token)
+        end = time.perf_counter()
+
+        _bind_request(response, request)
+
+        try:
+            call = observer.begin(response, start, end)
+            if call is not None:
+                body = None
+                if response.status_code >= 400:
+                    prefix: BodyPrefix | None = None
+                    if not _body_already_read(response):
+                        prefix = await read_prefix_async(response, observer.max_body_bytes)
+                    body = observer.classify(call, prefix)
+                observer.finish(call, body, entry_span)
+        except Exception:
+            observer.internal_failure("transport")
+        return response
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+    async def __aenter__(self) -> AsyncInstrumentedTransport:
+        await self.transport.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await self.transport.__aexit__(exc_type, exc_value, traceback)
+
+
+def instrument(
+    client: ClientT,
+    *,
+    registry: CollectorRegistry | None = None,
+    tracer_provider: TracerProvider | None = None,
+    hosts: str | Iterable[str] = DEFAULT_HOSTS,
+    record_business_id: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> ClientT:
+    """Record the Connectly calls of an existing `httpx.Client` or `httpx.AsyncClient`.
+
+    Wraps the client's transports, including mounted ones, so that calls which
+    end in an exception (timeouts, connection errors, cancellation) are
+    counted as well. The host of the client's `base_url` is added to `hosts`.
+    Calling it again on the same client changes nothing. Returns the client.
+    """
+    if not isinstance(client, (httpx.Client, httpx.AsyncClient)):
+        raise TypeError(
+            f"instrument() takes an httpx.Client or httpx.AsyncClient, not {type(client).__name__}"
+        )
+
+    observer = Observer(
+        registry=registry,
+        tracer_provider=tracer_provider,
+        hosts=hosts,
+        record_business_id=record_business_id,
+        max_body_bytes=max_body_bytes,
+    )
+    if client.base_url.host:
+        observer = observer.with_hosts([client.base_url.host])
+
+    # NOTE: httpx has no public API to replace a client's transports, so this
+    # uses the same private attributes as opentelemetry-instrumentation-httpx.
+    if isinstance(client, httpx.Client):
+        _wrap_sync(client, observer)
+    else:
+        _wrap_async(client, observer)
+    return client
+
+
+def _wrap_sync(client: httpx.Client, observer: Observer) -> None:
+    if not isinstance(client._transport, InstrumentedTransport):
+        client._transport = InstrumentedTransport(client._transport, observer)
+    for pattern, transport in list(client._mounts.items()):
+        if transport is not None and not isinstance(transport, InstrumentedTransport):
+            client._mounts[pattern] = InstrumentedTransport(transport, observer)
+
+
+def _wrap_async(client: httpx.AsyncClient, observer: Observer) -> None:
+    if not isinstance(client._transport, AsyncInstrumentedTransport):
+        client._transport = AsyncInstrumentedTransport(client._transport, observer)
+    for pattern, transport in list(client._mounts.items()):
+        if transport is not None and not isinstance(transport, AsyncInstrumentedTransport):
+            client._mounts[pattern] = AsyncInstrumentedTransport(transport, observer)
+
+
+def uninstrument(client: ClientT) -> ClientT:
+    """Undo `instrument()` on a client. Returns the client."""
+    if isinstance(client, httpx.Client):
+        if isinstance(client._transport, InstrumentedTransport):
+            client._transport = client._transport.transport
+        for pattern, mounted in list(client._mounts.items()):
+            if isinstance(mounted, InstrumentedTransport):
+                client._mounts[pattern] = mounted.transport
+    elif isinstance(client, httpx.AsyncClient):
+        if isinstance(client._transport, AsyncInstrumentedTransport):
+            client._transport = client._transport.transport
+        for pattern, async_mounted in list(client._mounts.items()):
+            if isinstance(async_mounted, AsyncInstrumentedTransport):
+                client._mounts[pattern] = async_mounted.transport
+    return client
