@@ -26,9 +26,7 @@ from tests.support.grafana import (
 
 DASHBOARDS = build_dashboards()
 QUERIES = panel_queries(DASHBOARDS)
-EVERY_PANEL = [
-    (name, panel) for name, dashboard in DASHBOARDS.items() for panel in panels(dashboard)
-]
+EVERY_PANEL = [(name, panel) for name, dashboard in DASHBOARDS.items() for panel in panels(dashboard)]
 
 # Grafana unit ids used for Connectly data; a typo in a unit shows raw numbers.
 KNOWN_UNITS = {"none", "short", "percent", "percentunit", "s", "ms", "reqps", "ops", "cps"}
@@ -102,18 +100,14 @@ def test_variable_queries_parse(name: str) -> None:
         promql_parser.parse(expand_variables(selector, VARIABLE_VALUES))
 
 
-@pytest.mark.parametrize(
-    ("name", "panel"), EVERY_PANEL, ids=lambda x: x if isinstance(x, str) else x["title"]
-)
+@pytest.mark.parametrize(("name", "panel"), EVERY_PANEL, ids=lambda x: x if isinstance(x, str) else x["title"])
 def test_panel_has_title_description_and_unit(name: str, panel: dict[str, Any]) -> None:
     assert panel["title"].strip()
     assert len(panel["description"]) >= 20, "the description should tell on-call what they see"
     assert panel["fieldConfig"]["defaults"]["unit"] in KNOWN_UNITS
 
 
-@pytest.mark.parametrize(
-    ("name", "panel"), EVERY_PANEL, ids=lambda x: x if isinstance(x, str) else x["title"]
-)
+@pytest.mark.parametrize(("name", "panel"), EVERY_PANEL, ids=lambda x: x if isinstance(x, str) else x["title"])
 def test_panel_queries_the_datasource_variable(name: str, panel: dict[str, Any]) -> None:
     assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
     assert panel["targets"], "a panel without queries shows nothing"
@@ -205,11 +199,7 @@ def test_error_panels_request_exemplars() -> None:
 
 
 def test_trace_links_use_the_trace_datasource_variable() -> None:
-    data_links = [
-        link
-        for _, panel in EVERY_PANEL
-        for link in panel["fieldConfig"]["defaults"].get("links", [])
-    ]
+    data_links = [link for _, panel in EVERY_PANEL for link in panel["fieldConfig"]["defaults"].get("links", [])]
     assert data_links
     for link in data_links:
         assert "${trace_datasource}" in link["url"]
@@ -222,11 +212,7 @@ def test_panels_do_not_overlap(name: str) -> None:
     for panel in DASHBOARDS[name]["panels"]:
         position = panel["gridPos"]
         assert position["x"] + position["w"] <= 24, panel["title"]
-        cells = {
-            (position["x"] + dx, position["y"] + dy)
-            for dx in range(position["w"])
-            for dy in range(position["h"])
-        }
+        cells = {(position["x"] + dx, position["y"] + dy) for dx in range(position["w"]) for dy in range(position["h"])}
         assert not cells & taken, f"{panel['title']} overlaps another panel"
         taken |= cells
 
