@@ -56,15 +56,13 @@ def add_parser(subparsers: Any) -> None:
         "--runbook-url",
         default=DEFAULT_RUNBOOK_URL,
         metavar="URL",
-        help="runbook page that panel links point into, one section per alert "
-        "(default: %(default)s)",
+        help="runbook page that panel links point into, one section per alert (default: %(default)s)",
     )
     parser.add_argument(
         "--uid-prefix",
         default=DashboardConfig.uid_prefix,
         metavar="PREFIX",
-        help="start of every dashboard uid; change it to import two renderings side by side "
-        "(default: %(default)s)",
+        help="start of every dashboard uid; change it to import two renderings side by side (default: %(default)s)",
     )
     parser.add_argument(
         "--check",
@@ -91,9 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     if folder.exists() and not folder.is_dir():
         args.parser.error(f"--output-dir {str(folder)!r} is a file; give a folder")
 
-    rendered = {
-        name: render_json(dashboard) for name, dashboard in build_dashboards(config).items()
-    }
+    rendered = {name: render_json(dashboard) for name, dashboard in build_dashboards(config).items()}
     if args.check:
         return _check(folder, rendered)
 

@@ -28,9 +28,8 @@ ALERT_CREDENTIALS = "ConnectlyCredentialsBroken"
 ALERT_ERROR_RATIO = "ConnectlyErrorRatioHigh"
 ALERT_ERROR_SPIKE = "ConnectlyErrorSpike"
 
-# The dashboard schema version that Grafana 11.6 writes; Grafana migrates older
-# versions on load but never newer ones, so this is also the oldest Grafana
-# these dashboards are written for.
+# The dashboard schema version that Grafana 11.6 writes, as in the Grafana 11.6
+# build of grafana-foundation-sdk. Grafana migrates older versions when it loads them.
 SCHEMA_VERSION = 41
 
 # Every dashboard carries this tag, and links to the others by it.
@@ -111,9 +110,7 @@ def _variables(config: DashboardConfig) -> list[dict[str, Any]]:
     selectors = Selectors(config.selector)
     return [
         _datasource_variable("datasource", "Data source", "prometheus", config.datasource),
-        _datasource_variable(
-            "trace_datasource", "Trace data source", "tempo", config.trace_datasource
-        ),
+        _datasource_variable("trace_datasource", "Trace data source", "tempo", config.trace_datasource),
         _query_variable("job", selectors.label_values(REQUESTS_TOTAL, "job", filter_by_job=False)),
         _query_variable(
             "instance",

@@ -64,8 +64,7 @@ def _check_selector(selector: str) -> None:
             return
         if selector[position] != ",":
             raise ValueError(
-                f"invalid selector {selector!r} at character {position}: "
-                "separate label matchers with a comma"
+                f"invalid selector {selector!r} at character {position}: separate label matchers with a comma"
             )
         position += 1
 

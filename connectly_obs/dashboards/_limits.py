@@ -25,10 +25,7 @@ _RATE_LIMIT_CODE = "ERROR_CODE_BUSINESS_RATE_LIMIT_REACHED"
 _BUSINESS_LIMIT_TYPE = "ERROR_TYPE_BUSINESS_LIMIT"
 _BUSINESS_LIMIT_CODE = "ERROR_CODE_BUSINESS_REACHED_LIMITS"
 
-_RETRY_AFTER_NOTE = (
-    "connectly-obs does not record the Retry-After header of 429 responses yet, so no panel "
-    "shows it."
-)
+_RETRY_AFTER_NOTE = "connectly-obs does not record the Retry-After header of 429 responses yet, so no panel shows it."
 
 _BUSINESS_ID_NOTE = (
     "Series carry business_id only when business_id labels are enabled in connectly-obs; "
@@ -51,7 +48,7 @@ class _Limit:
         """Return the summed per-second rate of errors of this limit's type or code.
 
         Type and code are not a strict hierarchy, so a response counts when either
-        matches; the `!=` matcher keeps a response with both from counting twice.
+        matches. The `!=` matcher keeps a response that matches both from counting twice.
         """
         by_type = self._q.rate(ERRORS_TOTAL, equal(LABEL_TYPE, self.type), offset=offset)
         by_code = self._q.rate(
@@ -90,9 +87,7 @@ def build_limits(config: DashboardConfig) -> dict[str, Any]:
     grid.add(_businesses_at_limit(business_limit, business_limit_runbook), 6, 8)
     grid.add(_business_limit_compared(business_limit, business_limit_runbook), 12, 8)
     grid.add(
-        _limit_errors_by_code(
-            business_limit, "Business-limit errors by type and code", business_limit_runbook
-        ),
+        _limit_errors_by_code(business_limit, "Business-limit errors by type and code", business_limit_runbook),
         12,
         9,
     )
@@ -120,8 +115,7 @@ def _rate_limited(q: Selectors, offset: str = "") -> str:
 def _rate_limited_now(q: Selectors, links: list[dict[str, Any]]) -> dict[str, Any]:
     return stat(
         "Rate-limited responses",
-        "Responses per second with status 429, with or without a Connectly error body. "
-        + _RETRY_AFTER_NOTE,
+        "Responses per second with status 429, with or without a Connectly error body. " + _RETRY_AFTER_NOTE,
         "reqps",
         [Query(f"{_rate_limited(q)} or vector(0)")],
         links=links,
@@ -185,9 +179,7 @@ def _rate_limited_by_route(q: Selectors) -> dict[str, Any]:
     )
 
 
-def _per_hour(
-    title: str, description: str, expr_at: Any, links: list[dict[str, Any]]
-) -> dict[str, Any]:
+def _per_hour(title: str, description: str, expr_at: Any, links: list[dict[str, Any]]) -> dict[str, Any]:
     return timeseries(
         title,
         description + " Always the last 7 days in 1-hour steps, whatever the time picker shows.",
@@ -240,8 +232,7 @@ def _business_limit_now(limit: _Limit, links: list[dict[str, Any]]) -> dict[str,
 def _businesses_at_limit(limit: _Limit, links: list[dict[str, Any]]) -> dict[str, Any]:
     return stat(
         "Businesses at their limit",
-        "Number of businesses that got a business-limit error in the rate window. "
-        + _BUSINESS_ID_NOTE,
+        "Number of businesses that got a business-limit error in the rate window. " + _BUSINESS_ID_NOTE,
         "short",
         [Query(f"count({limit.errors((LABEL_BUSINESS_ID,))} > 0) or vector(0)")],
         links=links,

@@ -116,14 +116,9 @@ def _headline_stats(config: DashboardConfig, q: Selectors) -> list[dict[str, Any
         ),
         stat(
             "Connectly server errors (5xx)",
-            "Responses per second with a 5xx status: failures on Connectly's side or in a "
-            "gateway in front of it.",
+            "Responses per second with a 5xx status: failures on Connectly's side or in a gateway in front of it.",
             "reqps",
-            [
-                Query(
-                    f"sum({q.rate(REQUESTS_TOTAL, matches(LABEL_STATUS_CODE, '5..'))}) or vector(0)"
-                )
-            ],
+            [Query(f"sum({q.rate(REQUESTS_TOTAL, matches(LABEL_STATUS_CODE, '5..'))}) or vector(0)")],
         ),
         stat(
             "Rate limited (429)",
@@ -151,9 +146,7 @@ def _headline_stats(config: DashboardConfig, q: Selectors) -> list[dict[str, Any
 
 
 def _failures_by_side(q: Selectors) -> dict[str, Any]:
-    client_errors = q.rate(
-        REQUESTS_TOTAL, matches(LABEL_STATUS_CODE, "4.."), not_equal(LABEL_STATUS_CODE, "429")
-    )
+    client_errors = q.rate(REQUESTS_TOTAL, matches(LABEL_STATUS_CODE, "4.."), not_equal(LABEL_STATUS_CODE, "429"))
     return timeseries(
         "Failures by side: Connectly or our requests",
         "5xx responses and calls without a response point at Connectly or the network; 4xx "

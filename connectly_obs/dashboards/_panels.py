@@ -237,8 +237,8 @@ def runbook_link(runbook_url: str, alert: str) -> dict[str, Any]:
 def trace_search_link(label: str) -> dict[str, Any]:
     """Build a data link that searches the trace data source for spans of a series' `label` value.
 
-    NOTE: written against the Explore URL format of Grafana 10 and 11 and not
-    clicked in a running Grafana; the exemplar points are the tested path to a trace.
+    NOTE: the URL follows the Explore URL format of Grafana 10 and 11 and has not
+    been clicked in a running Grafana. The exemplar points are the tested path to a trace.
     """
     attribute = _TRACE_ATTRIBUTES[label]
     traceql = f'{{ span.{attribute} = \\"${{__field.labels.{label}}}\\" }}'

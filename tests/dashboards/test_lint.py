@@ -208,13 +208,13 @@ def test_trace_links_use_the_trace_datasource_variable() -> None:
 
 @pytest.mark.parametrize("name", DASHBOARDS)
 def test_panels_do_not_overlap(name: str) -> None:
-    taken: set[tuple[int, int]] = set()
+    occupied: set[tuple[int, int]] = set()
     for panel in DASHBOARDS[name]["panels"]:
         position = panel["gridPos"]
         assert position["x"] + position["w"] <= 24, panel["title"]
         cells = {(position["x"] + dx, position["y"] + dy) for dx in range(position["w"]) for dy in range(position["h"])}
-        assert not cells & taken, f"{panel['title']} overlaps another panel"
-        taken |= cells
+        assert not cells & occupied, f"{panel['title']} overlaps another panel"
+        occupied |= cells
 
 
 @pytest.mark.parametrize("name", DASHBOARDS)

@@ -1,10 +1,10 @@
 """Read generated dashboards the way Grafana would, for the lint and live tests.
 
 Grafana replaces its variables in a query before it sends the query to
-Prometheus; `expand_variables` does the same with values the tests choose, and
+Prometheus, and `expand_variables` does the same with values the tests choose.
 `walk_selectors` reports every series selector in a parsed query with the
-function that reads it, so the tests can check the conventions of Grafana's
-dashboard linter without its Go binary.
+function that reads it. Together they let the tests check the conventions of
+Grafana's dashboard linter without its Go binary.
 """
 
 from __future__ import annotations

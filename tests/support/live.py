@@ -77,10 +77,13 @@ def _wait_for_metrics(process: subprocess.Popen[bytes], url: str, log_path: Path
 
 
 @contextlib.contextmanager
-def run_demo(workdir: Path, *, scenario: str, duration: int, rate: int) -> Iterator[str]:
-    """Start `connectly-obs demo` and yield its metrics address (host:port)."""
+def run_demo(workdir: Path, *, scenario: str, duration: int, rate: int, port: int | None = None) -> Iterator[str]:
+    """Start `connectly-obs demo` and yield its metrics address (host:port).
+
+    `port` defaults to a free one; pass one to tell Prometheus before the demo starts.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log_path = workdir / "demo.log"
     args = [
         sys.executable, "-m", "connectly_obs.cli", "demo",
