@@ -24,7 +24,7 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class BodyResult:
-    """What a body turned out to be: a Connectly error, or the reason it is not one."""
+    """The outcome of classifying a body: a Connectly error, or the reason it is not one."""
 
     error: ConnectlyError | None = None
     reason: str | None = None
@@ -41,7 +41,7 @@ def parse_body(
 ) -> BodyResult:
     """Classify an error body.
 
-    `encoded` says whether `content` is still in its Content-Encoding, as read
+    `encoded` is True when `content` is still in its Content-Encoding, as read
     from the raw stream. `complete` is False when the read stopped at the bound
     before the end of the body.
     """

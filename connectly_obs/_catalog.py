@@ -4,9 +4,9 @@ Each entry gives the meaning, the corrective action and, for the fake API and
 the demo, a plausible HTTP status. Connectly documents the types and codes but
 not which HTTP status carries each one.
 
-NOTE: the statuses and the type paired with each code are our best guess from
-the meaning of each code; a real server may pair them differently. Nothing in
-the hook depends on them.
+NOTE: the statuses, and the type paired with each code, are our best guess
+from the meaning of each code. A real server may pair them differently, but
+nothing in the hook depends on them.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ class ConnectlyError:
         """Build a value from a decoded error object, such as the `error` of a webhook.
 
         Returns None unless `data` is a mapping with a string `type` or `code`,
-        the least that tells a Connectly error from other JSON.
+        the least that distinguishes a Connectly error from other JSON.
         """
         if not isinstance(data, Mapping):
             return None

@@ -49,11 +49,11 @@ _WORD_SEGMENT = re.compile(r"[a-z][a-z_-]{0,48}|v[0-9]{1,3}")
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
-# Longest path, in segments, that gets a route template of its own.
+# Maximum path length, in segments, that gets a route template of its own.
 _MAX_SEGMENTS = 10
 
-# Paths remembered with their template; the cache is cleared when full, which
-# keeps its memory bounded when every request has a new id in its path.
+# Paths cached with their template. The cache is cleared when full, so its
+# memory stays bounded even when every request has a new id in its path.
 _PATH_CACHE_SIZE = 4096
 
 # Status codes as strings, so that the hot path does not format integers.

@@ -1,4 +1,4 @@
-"""What the hooks and the transport share: options, classification, recording.
+"""The recording core shared by the hooks and the transport: options, classification, metrics and spans.
 
 The sync and async entry points only differ in how they read an error body;
 everything they record goes through `Observer`.
@@ -45,8 +45,8 @@ _MAX_EXCEPTION_NAMES = 50
 # event hooks on an instrumented client, never count it again.
 OBSERVED_EXTENSION = "connectly_obs.observed"
 
-# Where the request event hook keeps the perf_counter() reading taken when the
-# request was sent.
+# Request extension key for the perf_counter() reading that the request event
+# hook takes when the request is sent.
 START_EXTENSION = "connectly_obs.start"
 
 

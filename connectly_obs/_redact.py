@@ -30,5 +30,5 @@ def clean_text(text: str) -> str:
         text = text[:_MAX_TEXT] + "..."
     # A lone surrogate (from a JSON escape such as "\ud800") cannot be encoded
     # by exporters, so it becomes U+FFFD.
-    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return redact_phone_numbers(text)

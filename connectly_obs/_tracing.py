@@ -12,7 +12,7 @@ Which span carries the error depends on who else traces the call:
   hook: its span has ended, so setting attributes on it would be silently
   dropped. It injected its context into the request headers, so the error
   goes on a new child span of that HTTP span.
-- Nobody else traces the call: the error goes on an HTTP client span that we
+- No other instrumentation traces the call: the error goes on an HTTP client span that we
   create, starting when the request was sent.
 
 Every span created here is ended before the function returns.

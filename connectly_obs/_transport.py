@@ -1,7 +1,7 @@
 """`instrument()`: transports that record every Connectly call, including failed ones.
 
 Event hooks never see a call that ends in an exception, nor a response that
-an earlier hook raised on. Wrapping the client's transports sees both.
+an earlier hook raised on. A wrapper around the client's transports records both.
 """
 
 from __future__ import annotations
