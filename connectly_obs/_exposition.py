@@ -27,7 +27,7 @@ from ._multiprocess import check_setup, multiprocess_registry
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["ASGIApp", "MetricsPage", "make_asgi_app", "make_wsgi_app"]
+__all__ = ["ASGIApp", "MetricsPage", "choose_format", "make_asgi_app", "make_wsgi_app"]
 
 logger = logging.getLogger(__name__)
 _log = RateLimitedLogger(logger)
@@ -38,6 +38,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+Encoder = Callable[[Collector], bytes]
 
 
 @dataclass
@@ -63,13 +64,8 @@ def _check_options(registry: object, exemplars: object) -> None:
         raise TypeError(f"exemplars must be True, False or None, not {exemplars!r}")
 
 
-def order_by_preference(accept: str) -> str:
-    """Reorder the media ranges of an Accept header by their q values, highest first.
-
-    prometheus_client's encoder choice takes the first range it supports and
-    ignores q values, so sorting first makes it honour them. Ranges with q=0,
-    or with a q that is not a number, are dropped as not acceptable.
-    """
+def _ranked_media_ranges(accept: str) -> list[str]:
+    """Return the media ranges of an Accept header by q value, highest first, without q=0."""
     ranked: list[tuple[float, int, str]] = []
     for index, media_range in enumerate(accept.split(",")):
         media_range = media_range.strip()
@@ -82,11 +78,30 @@ def order_by_preference(accept: str) -> str:
                 try:
                     quality = float(value)
                 except ValueError:
-                    quality = 0.0
+                    quality = 0.0  # not a number: treated as not acceptable
         if quality > 0:
             ranked.append((-quality, index, media_range))
     ranked.sort()
-    return ",".join(media_range for _, _, media_range in ranked)
+    return [media_range for _, _, media_range in ranked]
+
+
+def choose_format(accept: str | None) -> tuple[Encoder, str]:
+    """Return the encoder and Content-Type for the most preferred format we can write.
+
+    prometheus_client's `choose_encoder` takes ranges in the order listed and
+    ignores q values, and it skips `text/plain;version=0.0.4` in the hope of
+    finding OpenMetrics later. Here each range is tried on its own, by q value.
+    """
+    for media_range in _ranked_media_ranges(accept or ""):
+        media_type = media_range.split(";")[0].strip().lower()
+        if media_type == "application/openmetrics-text":
+            encoder, content_type = choose_encoder(media_range)
+            if content_type.startswith("application/openmetrics-text"):
+                return encoder, content_type
+            # An OpenMetrics version that prometheus_client cannot write, such as 0.0.1.
+        elif media_type in ("text/plain", "text/*", "*/*"):
+            return choose_encoder(media_range)
+    return choose_encoder("")
 
 
 class _WithoutExemplars:
@@ -120,7 +135,7 @@ class MetricsPage:
 
     def render(self, accept: str | None, accept_encoding: str | None, query: str) -> Response:
         """Render the page for one scrape, or a 500 response that says why it failed."""
-        encoder, content_type = choose_encoder(order_by_preference(accept or ""))
+        encoder, content_type = choose_format(accept)
         names = parse_qs(query).get("name[]")
         try:
             registry = self._source()
