@@ -172,7 +172,13 @@ def start_metrics_server(
     addr = _validate_address(addr)
     app = make_wsgi_app(registry=registry, exemplars=exemplars)
     server = _listen(addr, port, app)
-    thread = threading.Thread(target=server.serve_forever, name="connectly-obs-metrics-server", daemon=True)
+    # The poll interval bounds how long close() waits for the serving loop to stop.
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.2},
+        name="connectly-obs-metrics-server",
+        daemon=True,
+    )
     thread.start()
     metrics_server = MetricsServer(server, thread)
     logger.info("Serving metrics at %s", metrics_server.url)
