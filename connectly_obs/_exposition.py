@@ -128,13 +128,13 @@ class MetricsPage:
 
     def _source(self) -> CollectorRegistry:
         if self._multiprocess_dir is not None:
-            # NOTE: in multi-process mode `registry` is not read: values come from
-            # the directory's files, and collectors without files are not served.
+            # NOTE: in multi-process mode `registry` is not read. Values come from
+            # the directory's files, so collectors without files are not served.
             return multiprocess_registry(self._multiprocess_dir)
         return REGISTRY if self._registry is None else self._registry
 
     def render(self, accept: str | None, accept_encoding: str | None, query: str) -> Response:
-        """Render the page for one scrape, or a 500 response that says why it failed."""
+        """Render the page for one scrape, or a 500 response whose body gives the reason."""
         encoder, content_type = choose_format(accept)
         names = parse_qs(query).get("name[]")
         try:
@@ -184,8 +184,10 @@ def make_wsgi_app(
     With PROMETHEUS_MULTIPROC_DIR set it serves the merged values of all
     processes, from a fresh registry per scrape. Otherwise it serves
     `registry`, by default prometheus_client's default registry. Exemplars
-    are served to OpenMetrics scrapers unless `exemplars=False`. Setup
-    mistakes are logged as warnings when the app is built.
+    are served to OpenMetrics scrapers unless `exemplars=False`, and in
+    multi-process mode there are none, since prometheus_client keeps none
+    there. Setup mistakes, `exemplars=True` in multi-process mode included,
+    are logged as warnings when the app is built.
     """
     page = MetricsPage(registry, exemplars)
 
@@ -254,7 +256,7 @@ def _request_headers(scope: Scope) -> dict[str, str]:
 
 
 async def _run_lifespan(receive: Receive, send: Send) -> None:
-    """Answer lifespan events, for when the app is served on its own rather than mounted."""
+    """Acknowledge lifespan startup and shutdown, for when the app is served on its own."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":

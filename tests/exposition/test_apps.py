@@ -37,7 +37,7 @@ def test_wsgi_app_serves_openmetrics(registry: CollectorRegistry, fake_api: Fake
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/openmetrics-text")
-    # httpx asks for gzip by default and decompresses the body.
+    # httpx requests gzip by default and decompresses the body.
     assert response.headers["content-encoding"] == "gzip"
     errors = [s for f in parse_openmetrics(response.text) for s in f.samples if s.name == ERRORS_TOTAL]
     assert errors[0].exemplar is not None

@@ -169,9 +169,9 @@ def unwritable(directory: Path) -> Iterator[None]:
     chattr = shutil.which("chattr")
     if chattr is None:
         pytest.fail("chattr not found on PATH; install it with: apt-get install -y e2fsprogs", pytrace=False)
-    made = subprocess.run([chattr, "+i", str(directory)], capture_output=True, timeout=30)
-    if made.returncode != 0:
-        pytest.fail(f"chattr +i {directory} failed: {made.stderr.decode()}", pytrace=False)
+    result = subprocess.run([chattr, "+i", str(directory)], capture_output=True, timeout=30)
+    if result.returncode != 0:
+        pytest.fail(f"chattr +i {directory} failed: {result.stderr.decode()}", pytrace=False)
     try:
         yield
     finally:

@@ -90,10 +90,10 @@ def test_scrape_without_accept_gets_text(registry: CollectorRegistry, fake_api: 
 def test_accept_q_values_decide_format(registry: CollectorRegistry, fake_api: FakeConnectlyAPI) -> None:
     record_traffic(registry, fake_api, errors=1)
     prefers_text = "application/openmetrics-text;version=1.0.0;q=0.2,text/plain;version=0.0.4;q=0.9"
-    refuses_openmetrics = "application/openmetrics-text;version=1.0.0;q=0,text/plain;version=0.0.4;q=0.1"
+    rejects_openmetrics = "application/openmetrics-text;version=1.0.0;q=0,text/plain;version=0.0.4;q=0.1"
     with connectly_obs.start_metrics_server(0, registry=registry) as server:
         first_type, _ = scrape(server.url, prefers_text)
-        second_type, _ = scrape(server.url, refuses_openmetrics)
+        second_type, _ = scrape(server.url, rejects_openmetrics)
 
     assert first_type.startswith("text/plain")
     assert second_type.startswith("text/plain")
