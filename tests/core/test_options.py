@@ -71,11 +71,15 @@ def test_public_surface() -> None:
     assert sorted(connectly_obs.__all__) == [
         "CatalogEntry",
         "ConnectlyError",
+        "MetricsServer",
         "__version__",
         "async_event_hooks",
         "event_hooks",
         "instrument",
+        "make_asgi_app",
+        "make_wsgi_app",
         "parse_error",
+        "start_metrics_server",
         "uninstrument",
     ]
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +79,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def _run_server(args: Sequence[str], ready_url: str, log_path: Path) -> Iterator[int]:
+def _run_server(
+    args: Sequence[str], ready_url: str, log_path: Path, env: Mapping[str, str] | None = None
+) -> Iterator[int]:
     with log_path.open("wb") as log:
-        process = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         _wait_until_ready(process, ready_url, log_path)
         yield process.pid
@@ -199,3 +203,77 @@ def run_alertmanager(workdir: Path) -> Iterator[Alertmanager]:
     ]
     with _run_server(args, f"{url}/-/ready", workdir / "alertmanager.log") as pid:
         yield Alertmanager(url, pid)
+
+
+def child_pids(pid: int) -> set[int]:
+    """Return the process ids whose parent is `pid`, read from /proc."""
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # the process ended while we looked
+        # The command name in brackets may contain spaces; the parent id follows the state.
+        fields = stat.rpartition(")")[2].split()
+        if int(fields[1]) == pid:
+            children.add(int(entry.name))
+    return children
+
+
+class Gunicorn:
+    """A running gunicorn master and the address its workers serve."""
+
+    def __init__(self, url: str, pid: int, log_path: Path) -> None:
+        self.url = url
+        self.pid = pid
+        self.log_path = log_path
+
+    def workers(self) -> set[int]:
+        return child_pids(self.pid)
+
+    def wait_for_workers(self, count: int, exclude: set[int], timeout: float = 30.0) -> set[int]:
+        """Wait until the master has `count` workers, none of them in `exclude`, and return them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            workers = self.workers()
+            if len(workers) == count and not workers & exclude:
+                return workers
+            time.sleep(0.1)
+        raise AssertionError(
+            f"gunicorn did not reach {count} workers without {sorted(exclude)} in {timeout} s; "
+            f"it has {sorted(self.workers())}; its log:\n{self.log_path.read_text(errors='replace')[-4000:]}"
+        )
+
+
+@contextlib.contextmanager
+def run_gunicorn(
+    workdir: Path,
+    app: str,
+    *,
+    config: Path,
+    chdir: Path,
+    workers: int,
+    env: Mapping[str, str],
+) -> Iterator[Gunicorn]:
+    """Start gunicorn on 127.0.0.1 with `workers` sync workers; ready once `/metrics` returns 200."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        f"--config={config}",
+        f"--chdir={chdir}",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        "--graceful-timeout=5",
+        app,
+    ]
+    url = f"http://127.0.0.1:{port}"
+    log_path = workdir / "gunicorn.log"
+    with _run_server(args, f"{url}/metrics", log_path, env={**os.environ, **env}) as pid:
+        gunicorn = Gunicorn(url, pid, log_path)
+        gunicorn.wait_for_workers(workers, exclude=set())
+        yield gunicorn
