@@ -8,6 +8,21 @@ import them from here, so a rename cannot drift between the three.
 from __future__ import annotations
 
 __all__ = [
+    "ALERT_BUSINESS_LIMIT",
+    "ALERT_CREDENTIALS",
+    "ALERT_ERROR_BUDGET",
+    "ALERT_ERROR_RATIO",
+    "ALERT_ERROR_SPIKE",
+    "ALERT_HOOK_ERRORS",
+    "ALERT_LATENCY",
+    "ALERT_MESSAGING_WINDOW",
+    "ALERT_METRICS_ABSENT",
+    "ALERT_RATE_LIMITED",
+    "ALERT_RATE_LIMIT_RISING",
+    "ALERT_SERVER_ERRORS",
+    "ALERT_TEMPLATES",
+    "ALERT_TRANSPORT",
+    "ALERT_UNPARSED",
     "ATTR_ERROR_CODE",
     "ATTR_ERROR_MESSAGE",
     "ATTR_ERROR_TYPE",
@@ -114,3 +129,21 @@ EVENT_ERROR = "connectly.error"
 EXEMPLAR_TRACE_ID = "trace_id"
 EXEMPLAR_SPAN_ID = "span_id"
 EXEMPLAR_CNT_TRACE_ID = "cnt_trace_id"
+
+# Alert names of the generated rules. The dashboards link to the runbook
+# section of each, which is the name in lower case.
+ALERT_BUSINESS_LIMIT = "ConnectlyBusinessLimitReached"
+ALERT_CREDENTIALS = "ConnectlyCredentialsBroken"
+ALERT_ERROR_BUDGET = "ConnectlyErrorBudgetBurn"
+ALERT_ERROR_RATIO = "ConnectlyErrorRatioHigh"
+ALERT_ERROR_SPIKE = "ConnectlyErrorSpike"
+ALERT_HOOK_ERRORS = "ConnectlyObsHookErrors"
+ALERT_LATENCY = "ConnectlyLatencyHigh"
+ALERT_MESSAGING_WINDOW = "ConnectlyMessagingWindowMisuse"
+ALERT_METRICS_ABSENT = "ConnectlyMetricsAbsent"
+ALERT_RATE_LIMITED = "ConnectlyRateLimited"
+ALERT_RATE_LIMIT_RISING = "ConnectlyRateLimitRising"
+ALERT_SERVER_ERRORS = "ConnectlyServerErrors"
+ALERT_TEMPLATES = "ConnectlyTemplatesBroken"
+ALERT_TRANSPORT = "ConnectlyTransportErrors"
+ALERT_UNPARSED = "ConnectlyUnparsedErrorResponses"

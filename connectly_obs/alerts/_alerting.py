@@ -9,6 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from .._names import (
+    ALERT_BUSINESS_LIMIT,
+    ALERT_CREDENTIALS,
+    ALERT_ERROR_BUDGET,
+    ALERT_ERROR_RATIO,
+    ALERT_ERROR_SPIKE,
+    ALERT_HOOK_ERRORS,
+    ALERT_LATENCY,
+    ALERT_MESSAGING_WINDOW,
+    ALERT_METRICS_ABSENT,
+    ALERT_RATE_LIMIT_RISING,
+    ALERT_RATE_LIMITED,
+    ALERT_SERVER_ERRORS,
+    ALERT_TEMPLATES,
+    ALERT_TRANSPORT,
+    ALERT_UNPARSED,
     ATTR_TRACE_ID,
     EXEMPLAR_CNT_TRACE_ID,
     HOOK_ERRORS_TOTAL,
@@ -75,14 +90,11 @@ def _error_ratio(config: Config, promql: Promql) -> list[dict[str, Any]]:
         ("warning", config.error_ratio.warning, config.error_ratio.warning_for),
         ("critical", config.error_ratio.critical, config.error_ratio.critical_for),
     ):
-        expr = (
-            f"{promql.failed_ratio(window)} > {number(threshold)}\n"
-            f"{_traffic_guard(config, promql, window)}"
-        )
+        expr = f"{promql.failed_ratio(window)} > {number(threshold)}\n{_traffic_guard(config, promql, window)}"
         rules.append(
             _alert(
                 config,
-                "ConnectlyErrorRatioHigh",
+                ALERT_ERROR_RATIO,
                 expr,
                 for_,
                 severity,
@@ -101,13 +113,10 @@ def _error_spike(config: Config, promql: Promql) -> dict[str, Any]:
     window = config.alert_window
     current = promql.failed_calls(window)
     baseline = f"avg_over_time({current}[{spike.baseline_window}] offset {window})"
-    expr = (
-        f"{current} > {number(spike.factor)} * {baseline}\n"
-        f"and\n{current} > {number(spike.min_rate)}"
-    )
+    expr = f"{current} > {number(spike.factor)} * {baseline}\nand\n{current} > {number(spike.min_rate)}"
     return _alert(
         config,
-        "ConnectlyErrorSpike",
+        ALERT_ERROR_SPIKE,
         expr,
         spike.for_,
         spike.severity,
@@ -127,7 +136,7 @@ def _rate_limit(config: Config, promql: Promql) -> list[dict[str, Any]]:
     baseline = f"avg_over_time({limited}[{limit.rising_baseline_window}] offset {window})"
     sustained = _alert(
         config,
-        "ConnectlyRateLimited",
+        ALERT_RATE_LIMITED,
         f"{share} > {number(limit.ratio)}\n{_traffic_guard(config, promql, window)}",
         limit.for_,
         limit.severity,
@@ -138,9 +147,8 @@ def _rate_limit(config: Config, promql: Promql) -> list[dict[str, Any]]:
     )
     rising = _alert(
         config,
-        "ConnectlyRateLimitRising",
-        f"{share} > {number(limit.rising_ratio)}\n"
-        f"and\n{limited} > {number(limit.rising_factor)} * {baseline}",
+        ALERT_RATE_LIMIT_RISING,
+        f"{share} > {number(limit.rising_ratio)}\nand\n{limited} > {number(limit.rising_factor)} * {baseline}",
         limit.rising_for,
         limit.rising_severity,
         "Rate-limited Connectly API calls are rising.",
@@ -177,7 +185,7 @@ def _error_classes(config: Config, promql: Promql) -> list[dict[str, Any]]:
         _error_class(
             config,
             promql,
-            "ConnectlyBusinessLimitReached",
+            ALERT_BUSINESS_LIMIT,
             config.business_limit,
             "Connectly stopped the business from sending: it reached its messaging limits.",
             "Stop bulk sends, review message quality and opt-in practice, and contact Connectly "
@@ -186,7 +194,7 @@ def _error_classes(config: Config, promql: Promql) -> list[dict[str, Any]]:
         _error_class(
             config,
             promql,
-            "ConnectlyCredentialsRejected",
+            ALERT_CREDENTIALS,
             config.credentials,
             "Connectly rejects the API key.",
             "Check that the X-API-Key in use is current and issued for this business; a missing "
@@ -195,7 +203,7 @@ def _error_classes(config: Config, promql: Promql) -> list[dict[str, Any]]:
         _error_class(
             config,
             promql,
-            "ConnectlyTemplatesBroken",
+            ALERT_TEMPLATES,
             config.templates,
             "Template messages fail because of the template or its parameters.",
             "Check the template's name, language, approval state and parameters in Connectly "
@@ -204,7 +212,7 @@ def _error_classes(config: Config, promql: Promql) -> list[dict[str, Any]]:
         _error_class(
             config,
             promql,
-            "ConnectlyMessagingWindowMisuse",
+            ALERT_MESSAGING_WINDOW,
             config.messaging_window,
             "The application sends messages that WhatsApp's rules do not allow.",
             "This is an application bug, not an outage: outside the 24-hour window, or before "
@@ -213,7 +221,7 @@ def _error_classes(config: Config, promql: Promql) -> list[dict[str, Any]]:
         _error_class(
             config,
             promql,
-            "ConnectlyServerErrors",
+            ALERT_SERVER_ERRORS,
             config.connectly_side,
             "Connectly fails on its side.",
             _SEND_TRACE_IDS,
@@ -227,7 +235,7 @@ def _unparsed(config: Config, promql: Promql) -> dict[str, Any]:
     expr = f"{promql.unparsed(window)} > {number(section.min_rate)}"
     return _alert(
         config,
-        "ConnectlyUnparsedErrorResponses",
+        ALERT_UNPARSED,
         expr,
         section.for_,
         section.severity,
@@ -250,7 +258,7 @@ def _transport(config: Config, promql: Promql) -> dict[str, Any]:
     )
     return _alert(
         config,
-        "ConnectlyTransportErrors",
+        ALERT_TRANSPORT,
         expr,
         section.for_,
         section.severity,
@@ -270,7 +278,7 @@ def _latency(config: Config, promql: Promql) -> dict[str, Any]:
     )
     return _alert(
         config,
-        "ConnectlyLatencyHigh",
+        ALERT_LATENCY,
         expr,
         section.for_,
         section.severity,
@@ -289,7 +297,7 @@ def _absent(config: Config, promql: Promql) -> dict[str, Any]:
     expr = f"max by ({promql.by}) ({up}) == 0\nor\nabsent({up})"
     return _alert(
         config,
-        "ConnectlyMetricsAbsent",
+        ALERT_METRICS_ABSENT,
         expr,
         section.for_,
         section.severity,
@@ -304,13 +312,10 @@ def _absent(config: Config, promql: Promql) -> dict[str, Any]:
 def _hook_errors(config: Config, promql: Promql) -> dict[str, Any]:
     section = config.hook_errors
     window = config.alert_window
-    expr = (
-        f"sum by ({promql.by}, {LABEL_STAGE}) "
-        f"(rate({HOOK_ERRORS_TOTAL}{promql.matchers()}[{window}])) > 0"
-    )
+    expr = f"sum by ({promql.by}, {LABEL_STAGE}) (rate({HOOK_ERRORS_TOTAL}{promql.matchers()}[{window}])) > 0"
     return _alert(
         config,
-        "ConnectlyObsHookErrors",
+        ALERT_HOOK_ERRORS,
         expr,
         section.for_,
         section.severity,
@@ -350,7 +355,7 @@ def _burn_rule(config: Config, promql: Promql, burn: BurnRate) -> dict[str, Any]
     )
     return _alert(
         config,
-        "ConnectlyErrorBudgetBurn",
+        ALERT_ERROR_BUDGET,
         expr,
         burn.for_,
         burn.severity,

@@ -57,12 +57,8 @@ class ErrorSpikeConfig:
     """A failure rate well above its own recent baseline."""
 
     factor: float = key(3.0, "how many times the baseline rate counts as a spike", check="factor")
-    baseline_window: str = key(
-        "1h", "window whose average failure rate is the baseline", check="duration"
-    )
-    min_rate: float = key(
-        0.05, "failed calls per second below which no spike is reported", check="nonnegative"
-    )
+    baseline_window: str = key("1h", "window whose average failure rate is the baseline", check="duration")
+    min_rate: float = key(0.05, "failed calls per second below which no spike is reported", check="nonnegative")
     severity: str = key("warning", "severity label of the alert", check="severity")
     for_: str = key("10m", "how long the condition must hold", check="for_duration")
 
@@ -71,9 +67,7 @@ class ErrorSpikeConfig:
 class RateLimitConfig:
     """Calls rejected by Connectly's rate limit, sustained and rising."""
 
-    types: tuple[str, ...] = key(
-        ("ERROR_TYPE_RATE_LIMIT",), "error types that mean rate limited", check="error_types"
-    )
+    types: tuple[str, ...] = key(("ERROR_TYPE_RATE_LIMIT",), "error types that mean rate limited", check="error_types")
     codes: tuple[str, ...] = key(
         ("ERROR_CODE_BUSINESS_RATE_LIMIT_REACHED",),
         "error codes that mean rate limited",
@@ -82,15 +76,9 @@ class RateLimitConfig:
     ratio: float = key(0.05, "share of rate-limited calls that counts as sustained", check="ratio")
     severity: str = key("warning", "severity label of the sustained alert", check="severity")
     for_: str = key("15m", "how long the sustained condition must hold", check="for_duration")
-    rising_ratio: float = key(
-        0.01, "share of rate-limited calls from which a rise is reported", check="ratio"
-    )
-    rising_factor: float = key(
-        2.0, "how many times the baseline rate counts as rising", check="factor"
-    )
-    rising_baseline_window: str = key(
-        "1h", "window whose average rate-limited rate is the baseline", check="duration"
-    )
+    rising_ratio: float = key(0.01, "share of rate-limited calls from which a rise is reported", check="ratio")
+    rising_factor: float = key(2.0, "how many times the baseline rate counts as rising", check="factor")
+    rising_baseline_window: str = key("1h", "window whose average rate-limited rate is the baseline", check="duration")
     rising_severity: str = key("info", "severity label of the rising alert", check="severity")
     rising_for: str = key("5m", "how long the rising condition must hold", check="for_duration")
 
@@ -104,9 +92,7 @@ class ErrorClassConfig:
     exclude_codes: tuple[str, ...] = key(
         (), "error codes left out even when their type is in the group", check="error_codes"
     )
-    min_rate: float = key(
-        0.0, "errors per second above which the alert fires; 0 fires on any", check="nonnegative"
-    )
+    min_rate: float = key(0.0, "errors per second above which the alert fires; 0 fires on any", check="nonnegative")
     severity: str = key("warning", "severity label of the alert", check="severity")
     for_: str = key("5m", "how long the condition must hold", check="for_duration")
 
@@ -115,9 +101,7 @@ class ErrorClassConfig:
 class UnparsedConfig:
     """Error responses whose body is not a Connectly error, such as gateway pages."""
 
-    min_rate: float = key(
-        0.0, "such responses per second above which the alert fires", check="nonnegative"
-    )
+    min_rate: float = key(0.0, "such responses per second above which the alert fires", check="nonnegative")
     severity: str = key("warning", "severity label of the alert", check="severity")
     for_: str = key("5m", "how long the condition must hold", check="for_duration")
 
@@ -136,9 +120,7 @@ class LatencyConfig:
     """A high quantile of the request duration."""
 
     quantile: float = key(0.99, "quantile of the request duration to watch", check="ratio")
-    threshold_seconds: float = key(
-        5.0, "duration in seconds above which the quantile alerts", check="positive"
-    )
+    threshold_seconds: float = key(5.0, "duration in seconds above which the quantile alerts", check="positive")
     severity: str = key("warning", "severity label of the alert", check="severity")
     for_: str = key("10m", "how long the condition must hold", check="for_duration")
 
@@ -148,9 +130,7 @@ class AbsentConfig:
     """No target of the selected job is up, so every other alert is blind."""
 
     severity: str = key("warning", "severity label of the alert", check="severity")
-    for_: str = key(
-        "15m", "how long no target may be up before the alert fires", check="for_duration"
-    )
+    for_: str = key("15m", "how long no target may be up before the alert fires", check="for_duration")
 
 
 @dataclass(frozen=True)
@@ -201,9 +181,7 @@ class OperatorConfig:
     namespace: str = key("", "metadata.namespace; empty leaves it to kubectl", check="dns_label")
     labels: dict[str, str] = field(
         default_factory=dict,
-        metadata=section(
-            "metadata.labels that the Prometheus ruleSelector matches", check="label_map"
-        ),
+        metadata=section("metadata.labels that the Prometheus ruleSelector matches", check="label_map"),
     )
 
 
@@ -211,9 +189,7 @@ class OperatorConfig:
 class GrafanaConfig:
     """Grafana-managed alert rule provisioning."""
 
-    datasource_uid: str = key(
-        "prometheus", "uid of the Prometheus data source the rules query", check="grafana_uid"
-    )
+    datasource_uid: str = key("prometheus", "uid of the Prometheus data source the rules query", check="grafana_uid")
     folder: str = key("Connectly", "folder that holds the rule group", check="nonempty")
     org_id: int = key(1, "id of the Grafana organization", check="positive")
     interval: str = key("1m", "how often Grafana evaluates the rule group", check="duration")
@@ -305,8 +281,10 @@ class Config:
         "calls per second below which ratio alerts stay quiet (0.1 is 6 a minute)",
         check="nonnegative",
     )
+    # NOTE: the project's public address is not settled, so the default points at
+    # the runbook page on GitHub's main branch, as the dashboards' links do.
     runbook_url: str = key(
-        "https://connectly-obs.example/docs/runbooks.md#{anchor}",
+        "https://github.com/connectly-obs/connectly-obs/blob/main/docs/runbooks.md#{anchor}",
         "runbook link; {alert} is the alert name, {anchor} its lower-case form",
         check="runbook_url",
     )
@@ -324,7 +302,7 @@ class Config:
         default_factory=_business_limit, metadata=section("the ConnectlyBusinessLimitReached alert")
     )
     credentials: ErrorClassConfig = field(
-        default_factory=_credentials, metadata=section("the ConnectlyCredentialsRejected alert")
+        default_factory=_credentials, metadata=section("the ConnectlyCredentialsBroken alert")
     )
     templates: ErrorClassConfig = field(
         default_factory=_templates, metadata=section("the ConnectlyTemplatesBroken alert")
@@ -343,9 +321,7 @@ class Config:
     transport: TransportConfig = field(
         default_factory=TransportConfig, metadata=section("the ConnectlyTransportErrors alert")
     )
-    latency: LatencyConfig = field(
-        default_factory=LatencyConfig, metadata=section("the ConnectlyLatencyHigh alert")
-    )
+    latency: LatencyConfig = field(default_factory=LatencyConfig, metadata=section("the ConnectlyLatencyHigh alert"))
     metrics_absent: AbsentConfig = field(
         default_factory=AbsentConfig, metadata=section("the ConnectlyMetricsAbsent alert")
     )

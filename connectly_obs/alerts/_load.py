@@ -36,9 +36,7 @@ class ConfigError(ValueError):
     """A config key or value that is not allowed; the message names the key and the fix."""
 
 
-_DURATION = re.compile(
-    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
-)
+_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
 _DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _MATCHER = re.compile(r'\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*')
@@ -58,9 +56,7 @@ def duration_seconds(text: str) -> float:
     match = _DURATION.match(text)
     if not text or match is None:
         raise ValueError(f"invalid Prometheus duration {text!r}")
-    return sum(
-        int(part) * unit for part, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if part
-    )
+    return sum(int(part) * unit for part, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if part)
 
 
 def _duration_error(value: Any, *, allow_zero: bool) -> str | None:
@@ -132,13 +128,9 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "runbook_url": _runbook_error,
     "nonempty": lambda v: None if len(v) > 0 else "a non-empty value",
     "dns_name": lambda v: (
-        None
-        if _DNS_SUBDOMAIN.match(v) and len(v) <= 253
-        else "a DNS subdomain name, such as my-rules"
+        None if _DNS_SUBDOMAIN.match(v) and len(v) <= 253 else "a DNS subdomain name, such as my-rules"
     ),
-    "dns_label": lambda v: (
-        None if v == "" or (_DNS_LABEL.match(v) and len(v) <= 63) else "a namespace name or empty"
-    ),
+    "dns_label": lambda v: None if v == "" or (_DNS_LABEL.match(v) and len(v) <= 63) else "a namespace name or empty",
     "label_map": _label_map_error,
     "grafana_uid": lambda v: None if _GRAFANA_UID.match(v) else "1 to 40 of a-z A-Z 0-9 _ -",
 }
@@ -193,12 +185,8 @@ def _convert(path: str, value: Any, annotation: Any, default: Any) -> Any:
         if not isinstance(value, list | tuple):
             raise _invalid(path, value, "a list")
         if isinstance(item_type, type) and dataclasses.is_dataclass(item_type):
-            return tuple(
-                _build_item(f"{path}[{index}]", item, item_type) for index, item in enumerate(value)
-            )
-        return tuple(
-            _convert(f"{path}[{index}]", item, str, None) for index, item in enumerate(value)
-        )
+            return tuple(_build_item(f"{path}[{index}]", item, item_type) for index, item in enumerate(value))
+        return tuple(_convert(f"{path}[{index}]", item, str, None) for index, item in enumerate(value))
     if origin is dict:
         if not isinstance(value, Mapping):
             raise _invalid(path, value, "a mapping of names to strings")
@@ -239,9 +227,7 @@ def _build_item(path: str, item: Any, item_type: type[T]) -> T:
     names = [_key_name(field) for field in dataclasses.fields(item_type)]  # type: ignore[arg-type]
     missing = [name for name in names if name not in item]
     if missing:
-        raise ConfigError(
-            f"{path}: missing keys {', '.join(missing)}; each entry needs all of them"
-        )
+        raise ConfigError(f"{path}: missing keys {', '.join(missing)}; each entry needs all of them")
     return _build(path, item, item_type())
 
 
@@ -250,8 +236,7 @@ def _check_consistency(config: Config) -> None:
     ratio = config.error_ratio
     if ratio.warning >= ratio.critical:
         raise ConfigError(
-            f"error_ratio.warning ({ratio.warning}) must be lower than "
-            f"error_ratio.critical ({ratio.critical})"
+            f"error_ratio.warning ({ratio.warning}) must be lower than error_ratio.critical ({ratio.critical})"
         )
     if config.rate_limit.rising_ratio >= config.rate_limit.ratio:
         raise ConfigError(
@@ -273,8 +258,7 @@ def _check_consistency(config: Config) -> None:
         path = f"error_budget.burn_rates[{index}]"
         if duration_seconds(burn.short_window) >= duration_seconds(burn.long_window):
             raise ConfigError(
-                f"{path}: short_window {burn.short_window} must be shorter than "
-                f"long_window {burn.long_window}"
+                f"{path}: short_window {burn.short_window} must be shorter than long_window {burn.long_window}"
             )
         if burn.factor * budget >= 1:
             raise ConfigError(
@@ -301,9 +285,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(
-            f"config file {path} must hold a mapping of keys, not {type(data).__name__}"
-        )
+        raise ConfigError(f"config file {path} must hold a mapping of keys, not {type(data).__name__}")
     return data
 
 
@@ -314,9 +296,7 @@ def parse_assignment(text: str) -> dict[str, Any]:
     """
     name, separator, raw = text.partition("=")
     if not separator or not name.strip():
-        raise ConfigError(
-            f"invalid override {text!r}; expected KEY=VALUE, such as error_ratio.warning=0.1"
-        )
+        raise ConfigError(f"invalid override {text!r}; expected KEY=VALUE, such as error_ratio.warning=0.1")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
@@ -357,12 +337,7 @@ def config_as_dict(config: Any) -> dict[str, Any]:
 
 
 def _yaml_value(value: Any) -> str:
-    return (
-        yaml.safe_dump(value, default_flow_style=True, width=1000)
-        .strip()
-        .removesuffix("...")
-        .strip()
-    )
+    return yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix("...").strip()
 
 
 def _commented_lines(config: Any, indent: str) -> list[str]:
@@ -384,9 +359,7 @@ def _commented_lines(config: Any, indent: str) -> list[str]:
                 lines.append(item_lines[0])
                 lines.extend(line.replace("  - ", "    ", 1) for line in item_lines[1:])
         else:
-            lines.append(
-                f"{indent}{name}: {_yaml_value(list(value) if isinstance(value, tuple) else value)}"
-            )
+            lines.append(f"{indent}{name}: {_yaml_value(list(value) if isinstance(value, tuple) else value)}")
     return lines
 
 

@@ -86,9 +86,7 @@ class Promql:
         exclude_codes: tuple[str, ...] = (),
     ) -> str:
         """Return the rates of error series whose type or code is listed, each counted once."""
-        exclude = (
-            (self.regex_matcher(LABEL_CODE, exclude_codes, negate=True),) if exclude_codes else ()
-        )
+        exclude = (self.regex_matcher(LABEL_CODE, exclude_codes, negate=True),) if exclude_codes else ()
         parts = []
         if types:
             matchers = self.matchers(self.regex_matcher(LABEL_TYPE, types), *exclude)

@@ -46,9 +46,7 @@ def _ratio_rules(promql: Promql, window: str) -> list[dict[str, Any]]:
         # Zero where there are calls but no failures yet, so that ratios and
         # baselines exist before the first failure.
         _record(promql.failed_calls(window), f"{failed}\nor\n0 * {promql.calls(window)}"),
-        _record(
-            promql.failed_ratio(window), f"{promql.failed_calls(window)}\n/\n{promql.calls(window)}"
-        ),
+        _record(promql.failed_ratio(window), f"{promql.failed_calls(window)}\n/\n{promql.calls(window)}"),
     ]
 
 
@@ -66,8 +64,7 @@ def _breakdown_rules(config: Config, promql: Promql) -> list[dict[str, Any]]:
         ),
         _record(
             promql.errors_by_type_code(window),
-            f"sum by ({by}, {LABEL_TYPE}, {LABEL_CODE}) "
-            f"(rate({ERRORS_TOTAL}{promql.matchers()}[{window}]))",
+            f"sum by ({by}, {LABEL_TYPE}, {LABEL_CODE}) (rate({ERRORS_TOTAL}{promql.matchers()}[{window}]))",
         ),
         _record(
             promql.rate_limited(window),

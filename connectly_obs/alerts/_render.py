@@ -75,10 +75,7 @@ _PROMETHEUS_VALUE = re.compile(r"\$value\b(?!s)")
 def _grafana_rule(config: Config, rule: dict[str, Any], title: str) -> dict[str, Any]:
     identity = json.dumps([rule["alert"], rule["labels"]], sort_keys=True)
     uid = "connectly-" + hashlib.sha256(identity.encode()).hexdigest()[:20]
-    annotations = {
-        name: _PROMETHEUS_VALUE.sub("$values.A.Value", text)
-        for name, text in rule["annotations"].items()
-    }
+    annotations = {name: _PROMETHEUS_VALUE.sub("$values.A.Value", text) for name, text in rule["annotations"].items()}
     query = {
         "refId": "A",
         "relativeTimeRange": {"from": 600, "to": 0},
@@ -133,10 +130,7 @@ def _grafana_title(rule: dict[str, Any], repeated: bool) -> str:
 def _grafana_provisioning(config: Config) -> dict[str, Any]:
     alerts = alerting_rules(config) + budget_rules(config)
     names = [rule["alert"] for rule in alerts]
-    rules = [
-        _grafana_rule(config, rule, _grafana_title(rule, names.count(rule["alert"]) > 1))
-        for rule in alerts
-    ]
+    rules = [_grafana_rule(config, rule, _grafana_title(rule, names.count(rule["alert"]) > 1)) for rule in alerts]
     return {
         "apiVersion": 1,
         "groups": [

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._names import REQUESTS_TOTAL
+from .._names import (
+    ALERT_BUSINESS_LIMIT,
+    ALERT_CREDENTIALS,
+    ALERT_ERROR_RATIO,
+    ALERT_ERROR_SPIKE,
+    ALERT_RATE_LIMITED,
+    REQUESTS_TOTAL,
+)
 from ._config import DashboardConfig
 from ._panels import PROMETHEUS
 from ._promql import Selectors
@@ -20,13 +27,6 @@ __all__ = [
     "dashboard",
 ]
 
-# Alert names as the alert rules define them; each has a runbook section.
-# TODO: import these from the alert rules generator once it exports them.
-ALERT_RATE_LIMITED = "ConnectlyRateLimited"
-ALERT_BUSINESS_LIMIT = "ConnectlyBusinessLimitReached"
-ALERT_CREDENTIALS = "ConnectlyCredentialsBroken"
-ALERT_ERROR_RATIO = "ConnectlyErrorRatioHigh"
-ALERT_ERROR_SPIKE = "ConnectlyErrorSpike"
 
 # The dashboard schema version that Grafana 11.6 writes, as in the Grafana 11.6
 # build of grafana-foundation-sdk. Grafana migrates older versions when it loads them.

@@ -51,7 +51,7 @@ def test_selector_and_runbook_flags_apply(capsys: pytest.CaptureFixture[str]) ->
     output = capsys.readouterr().out
 
     assert 'connectly_api_requests_total{job="shop"}' in output
-    assert "runbook_url: https://wiki.example/ConnectlyCredentialsRejected" in output
+    assert "runbook_url: https://wiki.example/ConnectlyCredentialsBroken" in output
 
 
 def test_output_flag_writes_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

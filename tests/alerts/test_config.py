@@ -67,8 +67,7 @@ def test_burn_rates_replaced_as_a_list() -> None:
     [
         (
             {"error_ratio": {"warnin": 0.1}},
-            "unknown key 'error_ratio.warnin'; allowed keys here: "
-            "warning, critical, warning_for, critical_for",
+            "unknown key 'error_ratio.warnin'; allowed keys here: warning, critical, warning_for, critical_for",
         ),
         ({"nonsense": 1}, "unknown key 'nonsense'"),
         (
@@ -98,8 +97,7 @@ def test_burn_rates_replaced_as_a_list() -> None:
         ),
         (
             {"credentials": {"types": ["AUTHENTICATION"]}},
-            "credentials.types: invalid value "
-            "['AUTHENTICATION']; expected values such as ERROR_TYPE_RATE_LIMIT",
+            "credentials.types: invalid value ['AUTHENTICATION']; expected values such as ERROR_TYPE_RATE_LIMIT",
         ),
         (
             {"selector": "job=connectly"},

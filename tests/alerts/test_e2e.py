@@ -20,7 +20,7 @@ Intended alerts per scenario, and why:
 - rate-limit-storm adds ConnectlyRateLimited (sustained) and
   ConnectlyRateLimitRising (rising above its healthy baseline).
 - business-limit adds ConnectlyBusinessLimitReached; auth-failure adds
-  ConnectlyCredentialsRejected.
+  ConnectlyCredentialsBroken.
 - healthy fires nothing.
 
 The demo's fake API replies at once and sends no gateway pages, so the
@@ -91,7 +91,7 @@ INTENDED: dict[str, set[tuple[str, str]]] = {
     "rate-limit-storm": _SHARED_BY_ERROR_SCENARIOS
     | {("ConnectlyRateLimited", "warning"), ("ConnectlyRateLimitRising", "info")},
     "business-limit": _SHARED_BY_ERROR_SCENARIOS | {("ConnectlyBusinessLimitReached", "critical")},
-    "auth-failure": _SHARED_BY_ERROR_SCENARIOS | {("ConnectlyCredentialsRejected", "critical")},
+    "auth-failure": _SHARED_BY_ERROR_SCENARIOS | {("ConnectlyCredentialsBroken", "critical")},
     "healthy": set(),
 }
 

@@ -149,7 +149,7 @@ def test_grafana_repeated_alerts_get_distinct_titles() -> None:
 
     assert "ConnectlyErrorRatioHigh (critical)" in titles
     assert "ConnectlyErrorBudgetBurn (critical, 1h/5m)" in titles
-    assert "ConnectlyCredentialsRejected" in titles
+    assert "ConnectlyCredentialsBroken" in titles
 
 
 def test_grafana_datasource_and_folder_from_config() -> None:

@@ -18,9 +18,7 @@ UNIT_TESTS = sorted((ROOT / "prometheus" / "tests").glob("*.test.yml"))
 
 def _promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
     promtool = find_tool("promtool")
-    return subprocess.run(
-        [promtool, *map(str, args)], capture_output=True, text=True, timeout=300, check=False
-    )
+    return subprocess.run([promtool, *map(str, args)], capture_output=True, text=True, timeout=300, check=False)
 
 
 def _alert_tests() -> list[dict[str, object]]:
@@ -75,24 +73,14 @@ def test_rules_with_other_labels_pass_promtool_check(tmp_path: Path) -> None:
 
 
 def test_every_alert_has_a_firing_case() -> None:
-    alerts = {
-        rule["alert"]
-        for group in rule_groups(Config())
-        for rule in group["rules"]
-        if "alert" in rule
-    }
+    alerts = {rule["alert"] for group in rule_groups(Config()) for rule in group["rules"] if "alert" in rule}
     firing = {case["alertname"] for case in _alert_tests() if case.get("exp_alerts")}
 
     assert alerts - firing == set()
 
 
 def test_every_alert_has_a_quiet_case() -> None:
-    alerts = {
-        rule["alert"]
-        for group in rule_groups(Config())
-        for rule in group["rules"]
-        if "alert" in rule
-    }
+    alerts = {rule["alert"] for group in rule_groups(Config()) for rule in group["rules"] if "alert" in rule}
     quiet = {case["alertname"] for case in _alert_tests() if not case.get("exp_alerts")}
 
     assert alerts - quiet == set()

@@ -42,7 +42,7 @@ def test_expected_alerts_and_severities_present() -> None:
         ("ConnectlyRateLimited", "warning"),
         ("ConnectlyRateLimitRising", "info"),
         ("ConnectlyBusinessLimitReached", "critical"),
-        ("ConnectlyCredentialsRejected", "critical"),
+        ("ConnectlyCredentialsBroken", "critical"),
         ("ConnectlyTemplatesBroken", "warning"),
         ("ConnectlyMessagingWindowMisuse", "info"),
         ("ConnectlyServerErrors", "warning"),
@@ -139,3 +139,19 @@ def test_runbook_sections_have_required_parts() -> None:
         ):
             assert part in section, f"{name} lacks {part}"
         assert "```promql" in section, f"{name} has no PromQL to investigate"
+
+
+def test_dashboard_alert_links_name_real_alerts() -> None:
+    from connectly_obs.dashboards import _common
+
+    linked = {getattr(_common, name) for name in _common.__all__ if name.startswith("ALERT_")}
+    alerts = {rule["alert"] for rule in _rules(Config(), "alert")}
+
+    assert linked
+    assert linked - alerts == set()
+
+
+def test_alert_name_constants_match_rules() -> None:
+    constants = {getattr(_names, name) for name in _names.__all__ if name.startswith("ALERT_")}
+
+    assert constants == {rule["alert"] for rule in _rules(Config(), "alert")}
