@@ -196,3 +196,44 @@ def test_demo_until_stopped_prints_summary(signal_number: int) -> None:
             process.communicate()
     assert process.returncode == 0, stderr
     assert "ERROR_TYPE_BUSINESS_LIMIT" in stdout
+
+
+def test_demo_exports_spans_over_otlp() -> None:
+    import http.server
+    import os
+    import threading
+
+    received: list[tuple[str, str, int]] = []
+
+    class Collector(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append((self.path, self.headers.get("Content-Type", ""), len(body)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    collector = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    thread = threading.Thread(target=collector.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        environment = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_address[1]}"}
+        result = subprocess.run(
+            [*COMMAND, "demo", "--duration", "2", "--rate", "50", "--scenario", "auth-failure",
+             "--metrics-port", str(free_port())],
+            capture_output=True, text=True, timeout=60, env=environment,
+        )
+    finally:
+        collector.shutdown()
+        collector.server_close()
+
+    assert result.returncode == 0, result.stderr
+    assert "exported over OTLP/HTTP" in result.stderr
+    assert received
+    assert all(path == "/v1/traces" for path, _, _ in received)
+    assert all(content_type == "application/x-protobuf" for _, content_type, _ in received)
+    assert sum(size for _, _, size in received) > 0
