@@ -183,7 +183,7 @@ def _convert(path: str, value: Any, annotation: Any, default: Any) -> Any:
     if origin is tuple:
         item_type = typing.get_args(annotation)[0]
         if not isinstance(value, list | tuple):
-            raise _invalid(path, value, "a list")
+            raise _invalid(path, value, "a list, such as [a, b]")
         if isinstance(item_type, type) and dataclasses.is_dataclass(item_type):
             return tuple(_build_item(f"{path}[{index}]", item, item_type) for index, item in enumerate(value))
         return tuple(_convert(f"{path}[{index}]", item, str, None) for index, item in enumerate(value))
