@@ -88,6 +88,25 @@ class SpanRecorder:
     def __init__(self, tracer: trace.Tracer) -> None:
         self._tracer = tracer
 
+    def can_record(self, entry_span: trace.Span) -> bool:
+        """Return False when `record` could only start and end invalid spans.
+
+        That is the case without an SDK: the entry span does not record, and
+        our tracer is the API's no-op one or a proxy with no global provider
+        behind it yet. `record` would then return an invalid context and leave
+        no trace, so callers skip it and save the header extraction.
+        """
+        if entry_span.is_recording():
+            return True
+        tracer = self._tracer
+        if isinstance(tracer, trace.NoOpTracer):
+            return False
+        # Until a global provider is set, a proxy tracer starts no-op spans.
+        return not (
+            isinstance(tracer, trace.ProxyTracer)
+            and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+        )
+
     def record(
         self,
         request: httpx.Request,
