@@ -241,11 +241,11 @@ class Observer:
             )
             span_context = self._record_span(call.request, failure, entry_span, call.start)
 
-        label_values = [type_label, code_label, call.status_label, call.route]
+        label_values: tuple[str, ...] = (type_label, code_label, call.status_label, call.route)
         if metrics.record_business_id:
-            label_values.append(labels.business_id(call.request.url.path))
+            label_values += (labels.business_id(call.request.url.path),)
         exemplar = exemplar_for(span_context, error)
-        metrics.errors.labels(*label_values).inc(1, exemplar=exemplar or None)
+        metrics.error_child(label_values).inc(1, exemplar=exemplar or None)
 
     # Calls without a response -------------------------------------------
 
