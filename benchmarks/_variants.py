@@ -9,6 +9,7 @@ explicitly, so the global provider stays the API's proxy all run long.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +21,19 @@ from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 import connectly_obs
-from connectly_obs._names import ATTR_ERROR_CODE, ERRORS_TOTAL, REQUESTS_TOTAL
+from connectly_obs._names import (
+    ATTR_ERROR_CODE,
+    ERRORS_TOTAL,
+    LABEL_METHOD,
+    LABEL_ROUTE,
+    LABEL_STATUS_CODE,
+    REQUEST_DURATION_BUCKETS,
+    REQUEST_DURATION_SECONDS,
+    REQUESTS_TOTAL,
+)
 from connectly_obs.testing import REPLY_HEADER, build_reply
 
 # The Connectly endpoint that sends a message, with a UUID business id.
@@ -45,7 +55,7 @@ class Variant:
     """One way of setting up the client."""
 
     name: str
-    connectly: str | None = None  # None, "hooks" or "instrument"
+    connectly: str | None = None  # None, "hooks", "instrument" or "floor"
     otel_httpx: bool = False
     sdk: bool = False
 
@@ -54,6 +64,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("bare httpx"),
     # Built exactly like the first: the two must tie, or the harness is biased.
     Variant("bare httpx (twin)"),
+    # Event hooks that only time the call, increment a counter and observe a
+    # histogram through cached children: the least any metrics hook can do.
+    Variant("floor: inc() + observe() hooks", connectly="floor"),
     Variant("connectly hooks", connectly="hooks"),
     Variant("connectly instrument()", connectly="instrument"),
     Variant("connectly hooks + SDK", connectly="hooks", sdk=True),
@@ -157,6 +170,47 @@ def _sample_sum(registry: CollectorRegistry | None, family_name: str) -> float:
     return total
 
 
+_FLOOR_START = "benchmark.start"
+
+
+def _floor_hooks(registry: CollectorRegistry | None) -> dict[str, list[Callable[..., Any]]]:
+    """Return sync event hooks that count and time every response, and nothing else."""
+    labels = [LABEL_METHOD, LABEL_ROUTE, LABEL_STATUS_CODE]
+    requests = Counter(REQUESTS_TOTAL, "Calls.", labels, registry=registry)
+    duration = Histogram(
+        REQUEST_DURATION_SECONDS, "Call time.", labels, buckets=REQUEST_DURATION_BUCKETS, registry=registry
+    )
+    children: dict[int, tuple[Any, Any]] = {}
+
+    def on_request(request: httpx.Request) -> None:
+        request.extensions[_FLOOR_START] = time.perf_counter()
+
+    def on_response(response: httpx.Response) -> None:
+        elapsed = time.perf_counter() - response.request.extensions[_FLOOR_START]
+        pair = children.get(response.status_code)
+        if pair is None:
+            values = ("POST", "/v1/businesses/{businessId}/send/messages", str(response.status_code))
+            pair = children[response.status_code] = (requests.labels(*values), duration.labels(*values))
+        pair[0].inc()
+        pair[1].observe(elapsed)
+
+    return {"request": [on_request], "response": [on_response]}
+
+
+def _async_floor_hooks(registry: CollectorRegistry | None) -> dict[str, list[Callable[..., Any]]]:
+    """Return the async twins of `_floor_hooks`."""
+    sync_hooks = _floor_hooks(registry)
+    on_request, on_response = sync_hooks["request"][0], sync_hooks["response"][0]
+
+    async def on_request_async(request: httpx.Request) -> None:
+        on_request(request)
+
+    async def on_response_async(response: httpx.Response) -> None:
+        on_response(response)
+
+    return {"request": [on_request_async], "response": [on_response_async]}
+
+
 def build_client(variant: Variant, target: Target, *, is_async: bool) -> BuiltClient:
     """Set up one variant's client for one target."""
     exporter: CountingExporter | None = None
@@ -180,14 +234,22 @@ def build_client(variant: Variant, target: Target, *, is_async: bool) -> BuiltCl
 
     client: httpx.Client | httpx.AsyncClient
     if is_async:
-        async_hooks = connectly_obs.async_event_hooks(**options) if variant.connectly == "hooks" else {}
+        async_hooks: dict[str, list[Callable[..., Any]]] = {}
+        if variant.connectly == "hooks":
+            async_hooks = dict(connectly_obs.async_event_hooks(**options))
+        elif variant.connectly == "floor":
+            async_hooks = _async_floor_hooks(registry)
         client = httpx.AsyncClient(
             base_url=target.base_url, headers=headers, event_hooks=async_hooks, transport=transport
         )
         if variant.connectly == "instrument":
             connectly_obs.instrument(client, **options)
     else:
-        sync_hooks = connectly_obs.event_hooks(**options) if variant.connectly == "hooks" else {}
+        sync_hooks: dict[str, list[Callable[..., Any]]] = {}
+        if variant.connectly == "hooks":
+            sync_hooks = dict(connectly_obs.event_hooks(**options))
+        elif variant.connectly == "floor":
+            sync_hooks = _floor_hooks(registry)
         client = httpx.Client(base_url=target.base_url, headers=headers, event_hooks=sync_hooks, transport=transport)
         # connectly_obs goes first, so that the OpenTelemetry span wraps ours
         # and is still open when we see the response.
@@ -213,6 +275,7 @@ def check_instrumented(built: BuiltClient, requests_sent: int, outcome: str) -> 
         counted = built.requests_counted()
         if counted != requests_sent:
             problems.append(f"counted {counted:g} requests, expected {requests_sent}")
+    if variant.connectly in ("hooks", "instrument"):
         expected_errors = requests_sent if outcome == "error" else 0
         errors = built.errors_counted()
         if errors != expected_errors:
@@ -223,7 +286,8 @@ def check_instrumented(built: BuiltClient, requests_sent: int, outcome: str) -> 
         exporter = built.exporter
         if variant.otel_httpx and exporter.spans < requests_sent:
             problems.append(f"exported {exporter.spans} spans, expected at least {requests_sent}")
-        expected_error_spans = requests_sent if variant.connectly and outcome == "error" else 0
+        records_errors = variant.connectly in ("hooks", "instrument") and outcome == "error"
+        expected_error_spans = requests_sent if records_errors else 0
         if exporter.error_spans != expected_error_spans:
             problems.append(
                 f"exported {exporter.error_spans} spans with a Connectly error code, expected {expected_error_spans}"

@@ -104,9 +104,11 @@ def _machine() -> dict[str, Any]:
 def _overhead_scenarios(args: argparse.Namespace, parts: set[str]) -> list[tuple[Scenario, list[Row]]]:
     variants = VARIANTS
     if args.variant:
-        # The two bare clients are always timed: the ratios are relative to them.
+        # The bare clients and the floor are always timed, for reference.
         variants = tuple(
-            variant for variant in VARIANTS if variant.name.startswith("bare") or variant.name in args.variant
+            variant
+            for variant in VARIANTS
+            if variant.name.startswith(("bare", "floor")) or variant.name in args.variant
         )
     results = []
     if "overhead" in parts:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 BENCHMARK = Path(__file__).parent.parent / "benchmarks" / "run.py"
 
-# bare httpx twice, connectly_obs four ways, opentelemetry-instrumentation-httpx
-# alone two ways and beside connectly_obs four ways.
-VARIANT_COUNT = 12
+# bare httpx twice, the metrics floor, connectly_obs four ways,
+# opentelemetry-instrumentation-httpx alone two ways and beside connectly_obs
+# four ways.
+VARIANT_COUNT = 13
 
 
 def test_quick_benchmark_reports_every_part(tmp_path: Path) -> None:
