@@ -49,7 +49,7 @@ class Row:
     added_us: float  # median over rounds of (variant - bare of the same round)
 
 
-def _sync_batch(client: httpx.Client, count: int) -> float:
+def sync_batch(client: httpx.Client, count: int) -> float:
     post = client.post
     start = time.perf_counter()
     for _ in range(count):
@@ -72,19 +72,14 @@ def run_scenario(scenario: Scenario, variants: Sequence[Variant], *, rounds: int
     def run_batch(built: BuiltClient, count: int) -> float:
         if loop is None:
             assert isinstance(built.client, httpx.Client)
-            return _sync_batch(built.client, count)
+            return sync_batch(built.client, count)
         assert isinstance(built.client, httpx.AsyncClient)
         return loop.run_until_complete(_async_batch(built.client, count))
 
     clients = [build_client(variant, scenario.target, is_async=scenario.is_async) for variant in variants]
     try:
         _warm_up_and_check(clients, scenario, run_batch)
-        for round_index in range(rounds):
-            shift = round_index % len(clients)
-            for built in clients[shift:] + clients[:shift]:
-                gc.collect()
-                built.times.append(run_batch(built, batch))
-        return _rows(clients)
+        return time_interleaved(clients, run_batch, rounds=rounds, batch=batch)
     finally:
         for built in clients:
             if loop is None:
@@ -96,6 +91,18 @@ def run_scenario(scenario: Scenario, variants: Sequence[Variant], *, rounds: int
             built.shutdown_provider()
         if loop is not None:
             loop.close()
+
+
+def time_interleaved(
+    clients: list[BuiltClient], run_batch: Callable[[BuiltClient, int], float], *, rounds: int, batch: int
+) -> list[Row]:
+    """Time a batch of every client per round, rotating the order, and return a row per client."""
+    for round_index in range(rounds):
+        shift = round_index % len(clients)
+        for built in clients[shift:] + clients[:shift]:
+            gc.collect()
+            built.times.append(run_batch(built, batch))
+    return _rows(clients)
 
 
 def _warm_up_and_check(

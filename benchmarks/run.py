@@ -22,13 +22,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from _breakdown import run_breakdown
 from _costs import measure_scrape, measure_unit_costs
 from _loopback import fake_api_process
 from _memory import run_memory
 from _overhead import Row, Scenario, run_scenario
 from _variants import API_KEY, OUTCOMES, VARIANTS, loopback_target, mock_target
 
-_PARTS = ("overhead", "loopback", "memory", "scrape", "unit")
+_PARTS = ("overhead", "loopback", "breakdown", "memory", "scrape", "unit")
 
 # Per-request ratios that the targets allow over bare httpx, MockTransport.
 _SUCCESS_RATIO_LIMIT = 1.05
@@ -183,7 +184,9 @@ def _targets(results: list[tuple[Scenario, list[Row]]]) -> list[dict[str, Any]]:
     return checks
 
 
-def _report(machine: dict[str, Any], results: list[tuple[Scenario, list[Row]]], extra: dict[str, Any]) -> str:
+def _report(
+    machine: dict[str, Any], results: list[tuple[Scenario, list[Row]]], breakdown: list[Row], extra: dict[str, Any]
+) -> str:
     out = ["## Machine", ""]
     for key, value in machine.items():
         out.append(f"- {key}: {value}")
@@ -197,6 +200,8 @@ def _report(machine: dict[str, Any], results: list[tuple[Scenario, list[Row]]], 
                 f"| {check['scenario']} | {check['variant']} | {check['measure']} | {check['value']:.3f} "
                 f"| {check['limit']} | {'yes' if check['holds'] else 'NO'} |"
             )
+    if breakdown:
+        out += ["", "## Error path step by step (sync, MockTransport, error responses)", "", _format_table(breakdown)]
     for title, figures in extra.items():
         out += ["", f"## {title}", ""]
         for key, value in figures.items():
@@ -214,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     parts = set(args.only or _PARTS)
     machine = _machine()
     results = _overhead_scenarios(args, parts)
+    breakdown = []
+    if "breakdown" in parts:
+        print("timing the error path step by step", file=sys.stderr)
+        breakdown = run_breakdown(rounds=args.rounds, batch=args.batch)
     extra: dict[str, Any] = {}
     if "memory" in parts:
         extra["Memory after garbage error codes"] = _memory_in_child(args)
@@ -225,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         extra["Unit costs, µs, best of 7"] = measure_unit_costs(200 if args.quick else 20_000)
     machine["load_average_end"] = os.getloadavg()
 
-    print(_report(machine, results, extra))
+    print(_report(machine, results, breakdown, extra))
     if args.json:
         document = {
             "machine": machine,
@@ -233,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 {"title": scenario.title, "rows": [asdict(row) for row in rows]} for scenario, rows in results
             ],
             "targets": _targets(results),
+            "breakdown": [asdict(row) for row in breakdown],
             **extra,
         }
         args.json.write_text(json.dumps(document, indent=2))

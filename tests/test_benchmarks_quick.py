@@ -34,6 +34,7 @@ def test_quick_benchmark_reports_every_part(tmp_path: Path) -> None:
         assert len(set(names)) == VARIANT_COUNT, scenario["title"]
         assert names[0] == "bare httpx", scenario["title"]
     assert figures["targets"]
+    assert len(figures["breakdown"]) == 7
     assert figures["Memory after garbage error codes"]["requests"] == 2000
     assert figures["Scrape with every series populated"]["exposition_samples"] > 0
     assert "parse_body() of the body" in figures["Unit costs, µs, best of 7"]
