@@ -10,7 +10,7 @@ from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from ._body import DEFAULT_MAX_BODY_BYTES
+from ._body import DEFAULT_MAX_BODY_BYTES, BodyResult
 from ._observer import DEFAULT_HOSTS, START_EXTENSION, Observer
 from ._streams import BodyPrefix, read_prefix, read_prefix_async
 
@@ -26,6 +26,11 @@ def _body_already_read(response: httpx.Response) -> bool:
     except httpx.ResponseNotRead:
         return False
     return True
+
+
+def _entry_span(body: BodyResult | None) -> trace.Span:
+    # Only errors go on a span, so a success skips the context lookup.
+    return trace.get_current_span() if body is not None else trace.INVALID_SPAN
 
 
 def event_hooks(
@@ -69,7 +74,7 @@ def event_hooks(
                 if not _body_already_read(response):
                     prefix = read_prefix(response, observer.max_body_bytes)
                 body = observer.classify(call, prefix)
-            observer.finish(call, body, trace.get_current_span())
+            observer.finish(call, body, _entry_span(body))
         except Exception:
             observer.internal_failure("response_hook")
 
@@ -115,7 +120,7 @@ def async_event_hooks(
                 if not _body_already_read(response):
                     prefix = await read_prefix_async(response, observer.max_body_bytes)
                 body = observer.classify(call, prefix)
-            observer.finish(call, body, trace.get_current_span())
+            observer.finish(call, body, _entry_span(body))
         except Exception:
             observer.internal_failure("response_hook")
 

@@ -88,6 +88,8 @@ class ConnectlyMetrics:
         # Label children by label values. prometheus_client's own lookup
         # validates and joins the values on every call; a dict hit is cheaper.
         self._request_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        # Bounded like the series themselves, since every label value is.
+        self._error_children: dict[tuple[str, ...], Any] = {}
 
     def request_children(self, method: str, route: str, status: str) -> tuple[Any, Any]:
         """Return the (requests counter, duration histogram) children for these labels."""
@@ -97,6 +99,14 @@ class ConnectlyMetrics:
             children = (self.requests.labels(*key), self.duration.labels(*key))
             self._request_children[key] = children
         return children
+
+    def error_child(self, label_values: tuple[str, ...]) -> Any:
+        """Return the errors counter child for these label values, in `errors` label order."""
+        child = self._error_children.get(label_values)
+        if child is None:
+            child = self.errors.labels(*label_values)
+            self._error_children[label_values] = child
+        return child
 
 
 def metrics_for(registry: CollectorRegistry | None, *, record_business_id: bool) -> ConnectlyMetrics:

@@ -208,9 +208,12 @@ class Observer:
         response = call.response
         response.extensions[ERROR_EXTENSION] = body.error
         error = body.error
+        tracing = self._can_record_span(entry_span)
         if error is None:
             reason = body.reason or OTHER_VALUE
             metrics.unparsed.labels(reason, call.status_label, call.route).inc()
+            if not tracing:
+                return
             failure = CallFailure(
                 method=call.method,
                 route=call.route,
@@ -225,22 +228,24 @@ class Observer:
         labels = metrics.labels
         type_label = labels.error_type(error.type)
         code_label = labels.error_code(error.code)
-        failure = CallFailure(
-            method=call.method,
-            route=call.route,
-            status_code=response.status_code,
-            error=error,
-            error_type=_error_type(type_label, code_label, call.status_label),
-            type_label=type_label,
-            code_label=code_label,
-        )
-        span_context = self._record_span(call.request, failure, entry_span, call.start)
+        span_context = None
+        if tracing:
+            failure = CallFailure(
+                method=call.method,
+                route=call.route,
+                status_code=response.status_code,
+                error=error,
+                error_type=_error_type(type_label, code_label, call.status_label),
+                type_label=type_label,
+                code_label=code_label,
+            )
+            span_context = self._record_span(call.request, failure, entry_span, call.start)
 
-        label_values = [type_label, code_label, call.status_label, call.route]
+        label_values: tuple[str, ...] = (type_label, code_label, call.status_label, call.route)
         if metrics.record_business_id:
-            label_values.append(labels.business_id(call.request.url.path))
+            label_values += (labels.business_id(call.request.url.path),)
         exemplar = exemplar_for(span_context, error)
-        metrics.errors.labels(*label_values).inc(1, exemplar=exemplar or None)
+        metrics.error_child(label_values).inc(1, exemplar=exemplar or None)
 
     # Calls without a response -------------------------------------------
 
@@ -268,6 +273,14 @@ class Observer:
             self._record_span(request, failure, entry_span, start)
         except Exception:
             self.internal_failure("transport_error")
+
+    def _can_record_span(self, entry_span: trace.Span) -> bool:
+        try:
+            return self.spans.can_record(entry_span)
+        except Exception:
+            # Take the span path as if this check did not exist, since
+            # `_record_span` handles its own failures.
+            return True
 
     def _record_span(
         self,

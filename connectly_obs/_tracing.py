@@ -20,7 +20,6 @@ Every span created here is ended before the function returns.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,7 +60,8 @@ URL_TEMPLATE = "url.template"
 # Name of the child span created under an HTTP span that had already ended.
 ERROR_SPAN_NAME = "connectly.error"
 
-_CNT_TRACE_ID = re.compile(r"[0-9]{1,20}")
+# A cntTraceId is a 64-bit id in decimal, at most 20 digits.
+_MAX_CNT_TRACE_ID_DIGITS = 20
 
 # Prometheus rejects exemplars whose label names and values add up to more
 # than 128 UTF-8 characters.
@@ -87,6 +87,26 @@ class SpanRecorder:
 
     def __init__(self, tracer: trace.Tracer) -> None:
         self._tracer = tracer
+
+    def can_record(self, entry_span: trace.Span) -> bool:
+        """Return False when `record` could only start and end invalid spans.
+
+        That is the case without an SDK: the entry span does not record, and
+        our tracer is the API's no-op one or a proxy with no global provider
+        behind it yet. `record` would then return an invalid context and leave
+        no trace, so callers skip it and save the header extraction.
+        """
+        if entry_span.is_recording():
+            return True
+        tracer = self._tracer
+        if isinstance(tracer, trace.NoOpTracer):
+            return False
+        # Until a global provider is set, a proxy tracer starts no-op spans.
+        # NOTE: this reads the private global that ProxyTracer itself checks
+        # (checked in opentelemetry-api 1.45). trace.get_tracer_provider() would
+        # cost 0.8 µs, and could load a provider named in the environment.
+        # Without that global this returns True, which is slower but correct.
+        return not (isinstance(tracer, trace.ProxyTracer) and getattr(trace, "_TRACER_PROVIDER", True) is None)
 
     def record(
         self,
@@ -175,7 +195,11 @@ def _message_attributes(error: ConnectlyError) -> Mapping[str, AttributeValue]:
 
 
 def _valid_cnt_trace_id(value: str | None) -> str | None:
-    return value if value is not None and _CNT_TRACE_ID.fullmatch(value) else None
+    # The same test as the regex [0-9]{1,20}, without the regex engine:
+    # isdigit() alone would also accept non-ASCII digits.
+    if value is not None and len(value) <= _MAX_CNT_TRACE_ID_DIGITS and value.isascii() and value.isdigit():
+        return value
+    return None
 
 
 def exemplar_for(span_context: trace.SpanContext | None, error: ConnectlyError | None) -> dict[str, str]:
@@ -188,9 +212,13 @@ def exemplar_for(span_context: trace.SpanContext | None, error: ConnectlyError |
     if cnt_trace_id is not None:
         exemplar[EXEMPLAR_CNT_TRACE_ID] = cnt_trace_id
     # Checked here because prometheus_client raises on an oversized exemplar
-    # only after it has counted the increment.
-    if sum(len(key) + len(value) for key, value in exemplar.items()) > _MAX_EXEMPLAR_CHARS:
-        exemplar.pop(EXEMPLAR_SPAN_ID, None)
+    # only after it has counted the increment. Dropping the span id is the
+    # only remedy, so without one there is nothing to check.
+    if (
+        EXEMPLAR_SPAN_ID in exemplar
+        and sum(len(key) + len(value) for key, value in exemplar.items()) > _MAX_EXEMPLAR_CHARS
+    ):
+        del exemplar[EXEMPLAR_SPAN_ID]
     return exemplar
 
 
