@@ -45,11 +45,9 @@ def _body_already_read(response: httpx.Response) -> bool:
 
 def _bind_request(response: httpx.Response, request: httpx.Request) -> None:
     # A transport's response has no request until the client binds it, and
-    # the hooks need it to tell the route.
-    try:
-        response.request  # noqa: B018 - raises RuntimeError when unbound
-    except RuntimeError:
-        response.request = request
+    # recording needs it. The client binds the same request right after, so
+    # setting it here changes nothing, and costs less than checking first.
+    response.request = request
 
 
 class InstrumentedTransport(httpx.BaseTransport):
@@ -64,14 +62,13 @@ class InstrumentedTransport(httpx.BaseTransport):
         if _HANDLING.get() or not observer.matches(request):
             return self.transport.handle_request(request)
 
-        entry_span = trace.get_current_span()
         token = _HANDLING.set(True)
         start = time.perf_counter()
         try:
             response = self.transport.handle_request(request)
         except BaseException as exc:
             if not isinstance(exc, _NOT_CALL_FAILURES):
-                observer.record_exception(request, exc, start, entry_span)
+                observer.record_exception(request, exc, start, trace.get_current_span())
             raise
         finally:
             _HANDLING.reset(token)
@@ -88,7 +85,9 @@ class InstrumentedTransport(httpx.BaseTransport):
                     if not _body_already_read(response):
                         prefix = read_prefix(response, observer.max_body_bytes)
                     body = observer.classify(call, prefix)
-                observer.finish(call, body, entry_span)
+                # The current span is still the one this call started in: an
+                # instrumentation wrapped outside ours keeps its span current.
+                observer.finish(call, body, trace.get_current_span() if body is not None else trace.INVALID_SPAN)
         except Exception:
             observer.internal_failure("transport")
         return response
@@ -121,7 +120,6 @@ class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
         if _HANDLING.get() or not observer.matches(request):
             return await self.transport.handle_async_request(request)
 
-        entry_span = trace.get_current_span()
         token = _HANDLING.set(True)
         start = time.perf_counter()
         try:
@@ -129,7 +127,7 @@ class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
         except BaseException as exc:
             # asyncio.CancelledError lands here too: a cancelled call is counted.
             if not isinstance(exc, _NOT_CALL_FAILURES):
-                observer.record_exception(request, exc, start, entry_span)
+                observer.record_exception(request, exc, start, trace.get_current_span())
             raise
         finally:
             _HANDLING.reset(token)
@@ -146,7 +144,9 @@ class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
                     if not _body_already_read(response):
                         prefix = await read_prefix_async(response, observer.max_body_bytes)
                     body = observer.classify(call, prefix)
-                observer.finish(call, body, entry_span)
+                # The current span is still the one this call started in: an
+                # instrumentation wrapped outside ours keeps its span current.
+                observer.finish(call, body, trace.get_current_span() if body is not None else trace.INVALID_SPAN)
         except Exception:
             observer.internal_failure("transport")
         return response
