@@ -119,11 +119,12 @@ CASES: dict[str, tuple[Reply, Expect]] = {
     ),
     # Hostile strings.
     "odd_characters_everywhere": (
-        reply(400, body(**connectly(type=ODD_TEXT, code=ODD_TEXT, message=ODD_TEXT))),
+        reply(400, body(**connectly(type=ODD_TEXT, code=ODD_TEXT, message=ODD_TEXT, cntTraceId=ODD_TEXT))),
         Expect("other", "other", fields=(("message", ODD_TEXT), ("code", ODD_TEXT))),
     ),
     "ten_kilobyte_strings": (
-        reply(400, body(**connectly(type=LONG_TEXT, code="ERROR_CODE_" + LONG_TEXT, message=LONG_TEXT))),
+        reply(400, body(**connectly(type=LONG_TEXT, code="ERROR_CODE_" + LONG_TEXT, message=LONG_TEXT,
+                                    cntTraceId="1" * 10_000))),
         Expect("other", "other", fields=(("message", LONG_TEXT),)),
     ),
     # Content-Encoding.
