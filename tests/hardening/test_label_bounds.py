@@ -160,3 +160,23 @@ def test_distinct_exception_names_stay_bounded() -> None:
     assert "other" in names
     assert total(registry, TRANSPORT_ERRORS_TOTAL) == 200
     promtool_check(scrape(registry))
+
+
+def test_exception_names_bounded_per_registry() -> None:
+    # A client per request, each instrumented anew, must share one bound.
+    registry = CollectorRegistry()
+    classes = [type(f"ProxyFailure{index}", (httpx.TransportError,), {}) for index in range(200)]
+
+    for failure in classes:
+
+        def handler(request: httpx.Request, failure: type[httpx.TransportError] = failure) -> httpx.Response:
+            raise failure("simulated proxy failure", request=request)
+
+        with connectly_obs.instrument(httpx.Client(transport=httpx.MockTransport(handler)), registry=registry) as client:
+            with contextlib.suppress(httpx.TransportError):
+                client.post("https://api.connectly.ai" + PATH)
+
+    names = {labels["exception"] for labels in samples(registry, TRANSPORT_ERRORS_TOTAL)}
+    assert len(names - {"other"}) == 50
+    assert "other" in names
+    assert total(registry, TRANSPORT_ERRORS_TOTAL) == 200
