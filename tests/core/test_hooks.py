@@ -45,7 +45,7 @@ def reply(kind: str) -> dict[str, str]:
 def test_sync_counts_each_code_exactly(mode: str, fake_api: FakeConnectlyAPI, registry: CollectorRegistry) -> None:
     sent = {}
     with sync_client(mode, fake_api, registry) as client:
-        for index, (code, entry) in enumerate(CODES.items()):
+        for index, code in enumerate(CODES):
             sent[code] = index % 3 + 1
             for _ in range(sent[code]):
                 client.post(PATH, headers=reply(code))
@@ -239,9 +239,8 @@ def test_other_hosts_pass_uncounted(mode: str, registry: CollectorRegistry) -> N
 
 
 def test_instrument_counts_timeouts(fake_api: FakeConnectlyAPI, registry: CollectorRegistry) -> None:
-    with sync_client("instrument", fake_api, registry, timeout=0.2) as client:
-        with pytest.raises(httpx.ReadTimeout):
-            client.post(PATH, headers=reply("slow"))
+    with sync_client("instrument", fake_api, registry, timeout=0.2) as client, pytest.raises(httpx.ReadTimeout):
+        client.post(PATH, headers=reply("slow"))
     assert transport_errors(registry, "ReadTimeout") == 1
     assert total(registry, REQUESTS_TOTAL) == 0
 

@@ -33,7 +33,7 @@ def test_bad_options_name_value_and_fix(options: dict[str, object], error: type[
 
 
 def test_instrument_rejects_other_objects() -> None:
-    with pytest.raises(TypeError, match="httpx.Client or httpx.AsyncClient, not str"):
+    with pytest.raises(TypeError, match=r"httpx\.Client or httpx\.AsyncClient, not str"):
         connectly_obs.instrument("client")  # type: ignore[type-var]
 
 
@@ -46,7 +46,8 @@ def test_conflicting_business_id_option() -> None:
 
 def test_business_id_label(registry: CollectorRegistry) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(403, json={"type": "ERROR_TYPE_BUSINESS_LIMIT", "code": "ERROR_CODE_BUSINESS_REACHED_LIMITS"})
+        body = {"type": "ERROR_TYPE_BUSINESS_LIMIT", "code": "ERROR_CODE_BUSINESS_REACHED_LIMITS"}
+        return httpx.Response(403, json=body)
 
     client = httpx.Client(
         transport=httpx.MockTransport(handler),

@@ -164,7 +164,8 @@ def test_instrumentation_inside_ours_gets_child_span(
         send_errors(client, provider)
 
     spans = check_common(exporter, counter, caplog)
-    client_spans = {span.context.span_id: span for span in exporter.get_finished_spans() if span.kind is SpanKind.CLIENT}
+    finished = exporter.get_finished_spans()
+    client_spans = {span.context.span_id: span for span in finished if span.kind is SpanKind.CLIENT}
     assert len(client_spans) == 3
     for span in spans:
         assert span.kind is SpanKind.INTERNAL

@@ -172,9 +172,9 @@ def test_exception_names_bounded_per_registry() -> None:
         def handler(request: httpx.Request, failure: type[httpx.TransportError] = failure) -> httpx.Response:
             raise failure("simulated proxy failure", request=request)
 
-        with connectly_obs.instrument(httpx.Client(transport=httpx.MockTransport(handler)), registry=registry) as client:
-            with contextlib.suppress(httpx.TransportError):
-                client.post("https://api.connectly.ai" + PATH)
+        client = connectly_obs.instrument(httpx.Client(transport=httpx.MockTransport(handler)), registry=registry)
+        with client, contextlib.suppress(httpx.TransportError):
+            client.post("https://api.connectly.ai" + PATH)
 
     names = {labels["exception"] for labels in samples(registry, TRANSPORT_ERRORS_TOTAL)}
     assert len(names - {"other"}) == 50
