@@ -14,6 +14,7 @@ from ._names import MISSING_VALUE, OTHER_VALUE
 
 __all__ = [
     "DEFAULT_MAX_BUSINESS_IDS",
+    "DEFAULT_MAX_EXCEPTION_NAMES",
     "DEFAULT_MAX_ROUTES",
     "DEFAULT_MAX_UNDOCUMENTED",
     "BoundedValues",
@@ -33,6 +34,9 @@ DEFAULT_MAX_ROUTES = 100
 
 # Distinct businessId values per registry, when business ids are recorded.
 DEFAULT_MAX_BUSINESS_IDS = 100
+
+# Distinct exception class names per registry kept as `exception` label values.
+DEFAULT_MAX_EXCEPTION_NAMES = 50
 
 # Shape of a Connectly enum value. Anything else (other characters, lower
 # case, a lone surrogate, a very long string) is not a label value of its own.
@@ -105,11 +109,13 @@ class LabelPolicy:
         max_undocumented: int = DEFAULT_MAX_UNDOCUMENTED,
         max_routes: int = DEFAULT_MAX_ROUTES,
         max_business_ids: int = DEFAULT_MAX_BUSINESS_IDS,
+        max_exception_names: int = DEFAULT_MAX_EXCEPTION_NAMES,
     ) -> None:
         self._types = BoundedValues(max_undocumented)
         self._codes = BoundedValues(max_undocumented)
         self._routes = BoundedValues(max_routes)
         self._business_ids = BoundedValues(max_business_ids)
+        self._exception_names = BoundedValues(max_exception_names)
         self._route_cache: dict[str, str] = {}
 
     def error_type(self, value: object) -> str:
@@ -127,6 +133,11 @@ class LabelPolicy:
         if shape.fullmatch(value) and seen.admit(value):
             return value
         return OTHER_VALUE
+
+    def exception_name(self, exc: BaseException) -> str:
+        """Return the class name of an exception as a label value."""
+        name = type(exc).__name__
+        return name if self._exception_names.admit(name) else OTHER_VALUE
 
     def route(self, path: str) -> str:
         """Return the route template of a URL path, e.g. `/v1/businesses/{businessId}/send/messages`."""

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from ._body import DEFAULT_MAX_BODY_BYTES, BodyResult, parse_body
 from ._error import ERROR_EXTENSION
-from ._labels import BoundedValues, method_label, status_code_label
+from ._labels import method_label, status_code_label
 from ._logging import RateLimitedLogger
 from ._metrics import ConnectlyMetrics, metrics_for
 from ._names import OTHER_VALUE
@@ -37,9 +37,6 @@ DEFAULT_HOSTS = ("api.connectly.ai",)
 # Largest error body bound a user may set. Above this the hook would hold
 # too much of a bad response in memory.
 _MAX_BODY_LIMIT = 16 * 1024 * 1024
-
-# Distinct exception class names kept as `exception` label values.
-_MAX_EXCEPTION_NAMES = 50
 
 # Marks a response that has been recorded, so that a second hook, or the
 # event hooks on an instrumented client, never count it again.
@@ -136,7 +133,6 @@ class Observer:
         else:
             tracer = tracer_provider.get_tracer(__name__, __version__)
         self.spans = SpanRecorder(tracer)
-        self._exception_names = BoundedValues(_MAX_EXCEPTION_NAMES)
         self._log = RateLimitedLogger(logger)
 
     def with_hosts(self, hosts: Iterable[str]) -> Observer:
@@ -258,9 +254,7 @@ class Observer:
     ) -> None:
         """Record a call that ended in an exception; never raises."""
         try:
-            name = type(exc).__name__
-            if not self._exception_names.admit(name):
-                name = OTHER_VALUE
+            name = self.metrics.labels.exception_name(exc)
             route = self.metrics.labels.route(request.url.path)
             self.metrics.transport_errors.labels(name, route).inc()
             failure = CallFailure(

@@ -50,6 +50,16 @@ def _bind_request(response: httpx.Response, request: httpx.Request) -> None:
     response.request = request
 
 
+def _record_interrupted_read(
+    observer: Observer, request: httpx.Request, exc: BaseException, start: float, entry_span: trace.Span
+) -> None:
+    # read_prefix keeps an Exception for the caller's own read, so only a
+    # BaseException such as asyncio.CancelledError gets here. The caller then
+    # gets no response, so the call is counted as one that ended without one.
+    if not isinstance(exc, _NOT_CALL_FAILURES):
+        observer.record_exception(request, exc, start, entry_span)
+
+
 class InstrumentedTransport(httpx.BaseTransport):
     """A transport that records Connectly calls made through the transport it wraps."""
 
@@ -83,7 +93,11 @@ class InstrumentedTransport(httpx.BaseTransport):
                 if response.status_code >= 400:
                     prefix: BodyPrefix | None = None
                     if not _body_already_read(response):
-                        prefix = read_prefix(response, observer.max_body_bytes)
+                        try:
+                            prefix = read_prefix(response, observer.max_body_bytes)
+                        except BaseException as exc:
+                            _record_interrupted_read(observer, request, exc, start, entry_span)
+                            raise
                     body = observer.classify(call, prefix)
                 # The current span is still the one this call started in: an
                 # instrumentation wrapped outside ours keeps its span current.
@@ -142,7 +156,11 @@ class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
                 if response.status_code >= 400:
                     prefix: BodyPrefix | None = None
                     if not _body_already_read(response):
-                        prefix = await read_prefix_async(response, observer.max_body_bytes)
+                        try:
+                            prefix = await read_prefix_async(response, observer.max_body_bytes)
+                        except BaseException as exc:
+                            _record_interrupted_read(observer, request, exc, start, entry_span)
+                            raise
                     body = observer.classify(call, prefix)
                 # The current span is still the one this call started in: an
                 # instrumentation wrapped outside ours keeps its span current.
