@@ -96,7 +96,7 @@ class InstrumentedTransport(httpx.BaseTransport):
                         try:
                             prefix = read_prefix(response, observer.max_body_bytes)
                         except BaseException as exc:
-                            _record_interrupted_read(observer, request, exc, start, entry_span)
+                            _record_interrupted_read(observer, request, exc, start, trace.get_current_span())
                             raise
                     body = observer.classify(call, prefix)
                 # The current span is still the one this call started in: an
@@ -159,7 +159,7 @@ class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
                         try:
                             prefix = await read_prefix_async(response, observer.max_body_bytes)
                         except BaseException as exc:
-                            _record_interrupted_read(observer, request, exc, start, entry_span)
+                            _record_interrupted_read(observer, request, exc, start, trace.get_current_span())
                             raise
                     body = observer.classify(call, prefix)
                 # The current span is still the one this call started in: an
