@@ -6,13 +6,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 
 import httpx
-from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from ._body import DEFAULT_MAX_BODY_BYTES, BodyResult
+from ._body import DEFAULT_MAX_BODY_BYTES
 from ._observer import DEFAULT_HOSTS, START_EXTENSION, Observer
-from ._streams import BodyPrefix, read_prefix, read_prefix_async
+from ._streams import read_prefix, read_prefix_async
 
 __all__ = ["async_event_hooks", "event_hooks"]
 
@@ -20,17 +19,6 @@ SyncHooks = dict[str, list[Callable[..., None]]]
 AsyncHooks = dict[str, list[Callable[..., Awaitable[None]]]]
 
 
-def _body_already_read(response: httpx.Response) -> bool:
-    try:
-        response.content  # noqa: B018 - raises ResponseNotRead for an unread body
-    except httpx.ResponseNotRead:
-        return False
-    return True
-
-
-def _entry_span(body: BodyResult | None) -> trace.Span:
-    # Only errors go on a span, so a success skips the context lookup.
-    return trace.get_current_span() if body is not None else trace.INVALID_SPAN
 
 
 def event_hooks(
@@ -68,13 +56,10 @@ def event_hooks(
             call = observer.begin(response, response.request.extensions.get(START_EXTENSION), end)
             if call is None:
                 return
-            body = None
-            if response.status_code >= 400:
-                prefix: BodyPrefix | None = None
-                if not _body_already_read(response):
-                    prefix = read_prefix(response, observer.max_body_bytes)
-                body = observer.classify(call, prefix)
-            observer.finish(call, body, _entry_span(body))
+            prefix = None
+            if observer.needs_body(call):
+                prefix = read_prefix(response, observer.max_body_bytes)
+            observer.complete(call, prefix)
         except Exception:
             observer.internal_failure("response_hook")
 
@@ -114,13 +99,10 @@ def async_event_hooks(
             call = observer.begin(response, response.request.extensions.get(START_EXTENSION), end)
             if call is None:
                 return
-            body = None
-            if response.status_code >= 400:
-                prefix: BodyPrefix | None = None
-                if not _body_already_read(response):
-                    prefix = await read_prefix_async(response, observer.max_body_bytes)
-                body = observer.classify(call, prefix)
-            observer.finish(call, body, _entry_span(body))
+            prefix = None
+            if observer.needs_body(call):
+                prefix = await read_prefix_async(response, observer.max_body_bytes)
+            observer.complete(call, prefix)
         except Exception:
             observer.internal_failure("response_hook")
 

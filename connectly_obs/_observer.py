@@ -169,6 +169,31 @@ class Observer:
             start=start,
         )
 
+    def needs_body(self, call: _Call) -> bool:
+        """Return True for an error response whose body must still be read from its stream."""
+        response = call.response
+        if response.status_code < 400:
+            return False
+        try:
+            response.content  # noqa: B018 - raises ResponseNotRead for an unread body
+        except httpx.ResponseNotRead:
+            return True
+        return False
+
+    def complete(self, call: _Call, prefix: BodyPrefix | None) -> None:
+        """Classify the body of an error response, then record the call.
+
+        `prefix` is the raw start of the body when `needs_body()` was True.
+        """
+        if call.response.status_code < 400:
+            # Only errors go on a span, so a success skips the context lookup.
+            self.finish(call, None, trace.INVALID_SPAN)
+            return
+        body = self.classify(call, prefix)
+        # The current span is still the one the call started in: an
+        # instrumentation wrapped outside our transport keeps its span current.
+        self.finish(call, body, trace.get_current_span())
+
     def classify(self, call: _Call, prefix: BodyPrefix | None) -> BodyResult:
         """Classify an error body read as a raw prefix, or read already (`prefix` None)."""
         response = call.response

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from ._body import DEFAULT_MAX_BODY_BYTES
 from ._observer import DEFAULT_HOSTS, Observer
-from ._streams import BodyPrefix, read_prefix, read_prefix_async
+from ._streams import read_prefix, read_prefix_async
 
 __all__ = ["instrument", "uninstrument"]
 
@@ -34,13 +34,6 @@ _HANDLING: contextvars.ContextVar[bool] = contextvars.ContextVar(
 # Exceptions that stop the program rather than end a call.
 _NOT_CALL_FAILURES = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
-
-def _body_already_read(response: httpx.Response) -> bool:
-    try:
-        response.content  # noqa: B018 - raises ResponseNotRead for an unread body
-    except httpx.ResponseNotRead:
-        return False
-    return True
 
 
 def _bind_request(response: httpx.Response, request: httpx.Request) -> None:
@@ -89,19 +82,14 @@ class InstrumentedTransport(httpx.BaseTransport):
         try:
             call = observer.begin(response, start, end)
             if call is not None:
-                body = None
-                if response.status_code >= 400:
-                    prefix: BodyPrefix | None = None
-                    if not _body_already_read(response):
-                        try:
-                            prefix = read_prefix(response, observer.max_body_bytes)
-                        except BaseException as exc:
-                            _record_interrupted_read(observer, request, exc, start, trace.get_current_span())
-                            raise
-                    body = observer.classify(call, prefix)
-                # The current span is still the one this call started in: an
-                # instrumentation wrapped outside ours keeps its span current.
-                observer.finish(call, body, trace.get_current_span() if body is not None else trace.INVALID_SPAN)
+                prefix = None
+                if observer.needs_body(call):
+                    try:
+                        prefix = read_prefix(response, observer.max_body_bytes)
+                    except BaseException as exc:
+                        _record_interrupted_read(observer, request, exc, start, trace.get_current_span())
+                        raise
+                observer.complete(call, prefix)
         except Exception:
             observer.internal_failure("transport")
         return response
@@ -152,19 +140,14 @@ class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
         try:
             call = observer.begin(response, start, end)
             if call is not None:
-                body = None
-                if response.status_code >= 400:
-                    prefix: BodyPrefix | None = None
-                    if not _body_already_read(response):
-                        try:
-                            prefix = await read_prefix_async(response, observer.max_body_bytes)
-                        except BaseException as exc:
-                            _record_interrupted_read(observer, request, exc, start, trace.get_current_span())
-                            raise
-                    body = observer.classify(call, prefix)
-                # The current span is still the one this call started in: an
-                # instrumentation wrapped outside ours keeps its span current.
-                observer.finish(call, body, trace.get_current_span() if body is not None else trace.INVALID_SPAN)
+                prefix = None
+                if observer.needs_body(call):
+                    try:
+                        prefix = await read_prefix_async(response, observer.max_body_bytes)
+                    except BaseException as exc:
+                        _record_interrupted_read(observer, request, exc, start, trace.get_current_span())
+                        raise
+                observer.complete(call, prefix)
         except Exception:
             observer.internal_failure("transport")
         return response
