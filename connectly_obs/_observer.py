@@ -60,6 +60,11 @@ def _normalize_hosts(hosts: str | Iterable[str]) -> frozenset[str]:
         if not isinstance(host, str):
             raise TypeError(f"hosts entries must be strings, not {type(host).__name__}: {host!r}")
         name = host.strip().lower().removeprefix("[").removesuffix("]")
+        if "*" in name:
+            raise ValueError(
+                f"invalid host {host!r}: wildcards are not supported; list each host name, "
+                "such as ['api.connectly.ai']"
+            )
         if not name or "/" in name or any(char.isspace() for char in name):
             raise ValueError(
                 f"invalid host {host!r}: pass a host name such as 'api.connectly.ai', not a URL"

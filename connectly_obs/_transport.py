@@ -208,7 +208,19 @@ def instrument(
     return client
 
 
+def _check_same_registry(transport: object, observer: Observer) -> None:
+    # A second instrument() call changes nothing, so one that asks for other
+    # metrics would be silently ignored: say so instead.
+    previous = getattr(transport, "_observer", None)
+    if isinstance(previous, Observer) and previous.metrics is not observer.metrics:
+        raise ValueError(
+            "this client is already instrumented with another registry or record_business_id; "
+            "call connectly_obs.uninstrument(client) first to change them"
+        )
+
+
 def _wrap_sync(client: httpx.Client, observer: Observer) -> None:
+    _check_same_registry(client._transport, observer)
     if not isinstance(client._transport, InstrumentedTransport):
         client._transport = InstrumentedTransport(client._transport, observer)
     for pattern, transport in list(client._mounts.items()):
@@ -217,6 +229,7 @@ def _wrap_sync(client: httpx.Client, observer: Observer) -> None:
 
 
 def _wrap_async(client: httpx.AsyncClient, observer: Observer) -> None:
+    _check_same_registry(client._transport, observer)
     if not isinstance(client._transport, AsyncInstrumentedTransport):
         client._transport = AsyncInstrumentedTransport(client._transport, observer)
     for pattern, transport in list(client._mounts.items()):

@@ -74,7 +74,7 @@ def _alert(
         "annotations": {
             "summary": summary,
             "description": description,
-            "runbook_url": config.runbook_url.format(alert=name, anchor=name.lower()),
+            "runbook_url": runbook_url(config.runbook_url, name),
         },
     }
 
@@ -372,3 +372,10 @@ def budget_rules(config: Config) -> list[dict[str, Any]]:
     """Return the multi-window, multi-burn-rate alerts on the success-ratio objective."""
     promql = Promql(config)
     return [_burn_rule(config, promql, burn) for burn in config.error_budget.burn_rates]
+
+
+def runbook_url(pattern: str, alert: str) -> str:
+    """Return the runbook link of an alert: the pattern filled in, or the page with the alert's anchor."""
+    if "{alert}" in pattern or "{anchor}" in pattern:
+        return pattern.format(alert=alert, anchor=alert.lower())
+    return f"{pattern}#{alert.lower()}"

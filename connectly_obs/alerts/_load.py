@@ -84,7 +84,10 @@ def _regex_error(value: Any) -> str | None:
 
 def _runbook_error(value: Any) -> str | None:
     if "{alert}" not in value and "{anchor}" not in value:
-        return "a URL that contains {alert} or {anchor}"
+        # A page without a pattern gets each alert's anchor appended.
+        if "#" in value or "{" in value or "}" in value:
+            return "a URL without a '#' part, or one that contains {alert} or {anchor}"
+        return None
     try:
         value.format(alert="x", anchor="x")
     except (KeyError, IndexError, ValueError):
@@ -119,9 +122,10 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
         if v and len(set(v)) == len(v) and all(_LABEL_NAME.match(n) for n in v)
         else "one or more distinct Prometheus label names, such as [job]"
     ),
+    # An empty selector would make ConnectlyMetricsAbsent watch every target.
     "selector": lambda v: (
         None
-        if v.strip() == "" or all(_MATCHER.fullmatch(part) for part in _split_matchers(v))
+        if v.strip() != "" and all(_MATCHER.fullmatch(part) for part in _split_matchers(v))
         else 'PromQL label matchers separated by commas, such as job="my-app"'
     ),
     "regex": _regex_error,

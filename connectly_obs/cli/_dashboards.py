@@ -93,10 +93,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.check:
         return _check(folder, rendered)
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in rendered.items():
-        (folder / name).write_text(text, encoding="utf-8")
-        print(folder / name)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in rendered.items():
+            (folder / name).write_text(text, encoding="utf-8")
+            print(folder / name)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        args.parser.error(f"cannot write to --output-dir {str(folder)!r}: {reason}; give a writable folder")
     return 0
 
 

@@ -233,8 +233,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         while any(worker.is_alive() for worker in workers):
-            for worker in workers:
-                worker.join(timeout=1.0)
+            # Returns at once on SIGTERM; Ctrl-C interrupts the wait.
+            stop.wait(1.0)
             summary.print_progress(time.monotonic() - started, args.duration)
     except KeyboardInterrupt:
         stop.set()
@@ -250,6 +250,11 @@ def run(args: argparse.Namespace) -> int:
         metrics_server.server_close()
         metrics_thread.join(timeout=5)
 
+    summary.print_progress(time.monotonic() - started, args.duration, final=True)
     summary.print_table(sys.stdout)
-    print(f"\n{recent.exported} spans recorded; {span_destination}.", file=sys.stderr)
+    print(
+        f"\n{recent.exported} spans ended: one application span per request, and one "
+        f"connectly-obs span per failed call; {span_destination}.",
+        file=sys.stderr,
+    )
     return 0

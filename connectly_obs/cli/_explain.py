@@ -38,6 +38,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"Action:  {entry.action}")
             return 0
 
+    if _candidates(args.value)[0] == "ERROR_CODE_UNSPECIFIED":
+        # Missing from the code table, but Connectly sends it with many types.
+        print("ERROR_CODE_UNSPECIFIED (used by Connectly, not in its code table)")
+        print("Meaning: The error has no specific code; its type gives the category.")
+        print("Action:  Look up the type of the same error, e.g. connectly-obs explain ERROR_TYPE_RATE_LIMIT.")
+        return 0
+
     close = difflib.get_close_matches(_candidates(args.value)[0], [*CODES, *TYPES], n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
     print(

@@ -58,7 +58,7 @@ def make_tracer_provider(spans_file: Path | None) -> tuple[TracerProvider, Recen
     recent = RecentSpans(file)
     provider.add_span_processor(SimpleSpanProcessor(recent))
 
-    destinations = [f"kept in memory (last {_RECENT_SPANS})"]
+    destinations = []
     if spans_file:
         destinations.append(f"written to {spans_file}")
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
@@ -70,4 +70,8 @@ def make_tracer_provider(spans_file: Path | None) -> tuple[TracerProvider, Recen
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         destinations.append("exported over OTLP/HTTP")
-    return provider, recent, ", ".join(destinations)
+    if not destinations:
+        return provider, recent, (
+            "not saved (set OTEL_EXPORTER_OTLP_ENDPOINT or pass --spans-file to keep them)"
+        )
+    return provider, recent, " and ".join(destinations)

@@ -31,6 +31,7 @@ class Summary:
         self.transport_errors = 0
         self._rows: dict[tuple[str, str], _Row] = {}
         self._progress_shown = False
+        self._last_printed = 0.0
 
     def add_response(self, response: httpx.Response) -> None:
         error = parse_error(response)
@@ -56,18 +57,20 @@ class Summary:
             row = self._rows.setdefault(("(no response)", type(exc).__name__), _Row())
             row.count += 1
 
-    def print_progress(self, elapsed: float, duration: float) -> None:
+    def print_progress(self, elapsed: float, duration: float, *, final: bool = False) -> None:
         total = "" if duration == 0 else f"/{duration:g}s"
         line = (
             f"[{elapsed:4.0f}s{total}] {self.requests} responses, {self.errors} Connectly errors, "
             f"{self.unparsed} other error bodies, {self.transport_errors} transport errors"
         )
         if sys.stderr.isatty():
-            sys.stderr.write("\r" + line)
-            self._progress_shown = True
-        elif int(elapsed) % 5 == 0:
-            # Without a terminal, print a line every few seconds instead of redrawing.
+            if not final:
+                sys.stderr.write("\r" + line)
+                self._progress_shown = True
+        elif final or elapsed - self._last_printed >= 5:
+            # Without a terminal, print a line every 5 seconds instead of redrawing.
             sys.stderr.write(line + "\n")
+            self._last_printed = elapsed
         sys.stderr.flush()
 
     def end_progress(self) -> None:
@@ -90,8 +93,10 @@ class Summary:
             entry = lookup(code) or lookup(type_)
             if entry is not None:
                 action = entry.action
+            elif type_ == "(no response)":
+                action = "No response: check the network, proxies and client timeouts."
             elif type_.startswith("("):
-                action = "Not from Connectly: check the network, proxies and client timeouts."
+                action = "Not a Connectly error body: a proxy or gateway answered, or the body was cut short."
             else:
                 action = "Undocumented: send the cntTraceId to Connectly support."
             cells = (type_, code, str(row.count), row.example_trace_id or "-")

@@ -13,7 +13,7 @@ from .._names import (
     REQUESTS_TOTAL,
 )
 from ._config import DashboardConfig
-from ._panels import PROMETHEUS
+from ._panels import PROMETHEUS, runbook_page
 from ._promql import Selectors
 
 __all__ = [
@@ -89,7 +89,7 @@ def _links(config: DashboardConfig) -> list[dict[str, Any]]:
             "targetBlank": True,
             "icon": "doc",
             "tooltip": "One section per Connectly alert",
-            "url": config.runbook_url,
+            "url": runbook_page(config.runbook_url),
         },
     ]
 

@@ -70,15 +70,24 @@ def _check_selector(selector: str) -> None:
 
 
 def _check_runbook_url(url: str) -> None:
-    parts = urllib.parse.urlsplit(url)
+    # The same two forms as `connectly-obs rules --runbook-url` takes, so one
+    # value serves both: a page, or a pattern with {alert} or {anchor}.
+    is_pattern = "{alert}" in url or "{anchor}" in url
+    try:
+        example = url.format(alert="ConnectlyErrorSpike", anchor="connectlyerrorspike") if is_pattern else url
+    except (KeyError, IndexError, ValueError):
+        raise ValueError(
+            f"invalid runbook URL {url!r}: the only {{}} fields allowed are {{alert}} and {{anchor}}"
+        ) from None
+    parts = urllib.parse.urlsplit(example)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(
             f"invalid runbook URL {url!r}: give an absolute http or https URL, "
-            "e.g. https://example.com/docs/runbooks.md"
+            "e.g. https://example.com/docs/runbooks.md or https://example.com/docs/runbooks.md#{anchor}"
         )
-    if parts.fragment:
+    if parts.fragment and not is_pattern:
         raise ValueError(
-            f"invalid runbook URL {url!r}: remove the '#{parts.fragment}' part, "
+            f"invalid runbook URL {url!r}: remove the '#{parts.fragment}' part, or write '#{{anchor}}', "
             "because each panel link adds the anchor of its own alert"
         )
 

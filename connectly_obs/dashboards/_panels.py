@@ -6,6 +6,7 @@ positions in reading order.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,11 +228,18 @@ def runbook_link(runbook_url: str, alert: str) -> dict[str, Any]:
     The anchor is the alert name in lower case, which is the anchor GitHub and
     most Markdown renderers give a heading that contains only that name.
     """
-    return {
-        "title": f"Runbook: {alert}",
-        "url": f"{runbook_url}#{alert.lower()}",
-        "targetBlank": True,
-    }
+    if "{alert}" in runbook_url or "{anchor}" in runbook_url:
+        url = runbook_url.format(alert=alert, anchor=alert.lower())
+    else:
+        url = f"{runbook_url}#{alert.lower()}"
+    return {"title": f"Runbook: {alert}", "url": url, "targetBlank": True}
+
+
+def runbook_page(runbook_url: str) -> str:
+    """Return the runbook page of a runbook URL or URL pattern, without an anchor."""
+    if "{alert}" in runbook_url or "{anchor}" in runbook_url:
+        return urllib.parse.urldefrag(runbook_url.format(alert="", anchor=""))[0]
+    return runbook_url
 
 
 def trace_search_link(label: str) -> dict[str, Any]:

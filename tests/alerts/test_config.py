@@ -103,15 +103,20 @@ def test_burn_rates_replaced_as_a_list() -> None:
             {"selector": "job=connectly"},
             "selector: invalid value 'job=connectly'; expected PromQL label matchers",
         ),
+        (
+            {"selector": ""},
+            "selector: invalid value ''; expected PromQL label matchers",
+        ),
         ({"group_by": []}, "group_by: invalid value []; expected one or more"),
         (
             {"failed_status_codes": "5..("},
             "failed_status_codes: invalid value '5..('; expected a valid regular expression",
         ),
         (
-            {"runbook_url": "https://wiki.example/runbooks"},
+            {"runbook_url": "https://wiki.example/runbooks#top"},
             "runbook_url: invalid value "
-            "'https://wiki.example/runbooks'; expected a URL that contains {alert} or {anchor}",
+            "'https://wiki.example/runbooks#top'; expected a URL without a '#' part, "
+            "or one that contains {alert} or {anchor}",
         ),
         ({"runbook_url": "https://wiki.example/{page}"}, "runbook_url: invalid value"),
         (
@@ -246,3 +251,14 @@ def test_dumped_config_has_comment_for_every_key() -> None:
         if line.startswith(("    - ", "      ")):
             continue  # a burn-rate entry, whose keys the burn_rates comment covers
         assert lines[index - 1].lstrip().startswith("#"), f"no comment above {line!r}"
+
+
+def test_runbook_page_gets_alert_anchor() -> None:
+    from connectly_obs.alerts._alerting import runbook_url
+
+    assert runbook_url("https://wiki.example/runbooks", "ConnectlyErrorSpike") == (
+        "https://wiki.example/runbooks#connectlyerrorspike"
+    )
+    assert runbook_url("https://wiki.example/{alert}", "ConnectlyErrorSpike") == (
+        "https://wiki.example/ConnectlyErrorSpike"
+    )

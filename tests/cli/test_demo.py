@@ -237,3 +237,10 @@ def test_demo_exports_spans_over_otlp() -> None:
     assert all(path == "/v1/traces" for path, _, _ in received)
     assert all(content_type == "application/x-protobuf" for _, content_type, _ in received)
     assert sum(size for _, _, size in received) > 0
+
+
+def test_explain_unspecified_code() -> None:
+    result = subprocess.run([*COMMAND, "explain", "ERROR_CODE_UNSPECIFIED"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "not in its code table" in result.stdout
+    assert "explain ERROR_TYPE_" in result.stdout

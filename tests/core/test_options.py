@@ -94,3 +94,17 @@ def test_library_imports_no_sdk() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_wildcard_hosts_rejected() -> None:
+    with pytest.raises(ValueError, match="wildcards are not supported"):
+        connectly_obs.event_hooks(hosts=["*.connectly.ai"])
+
+
+def test_instrument_again_with_other_registry(registry: CollectorRegistry) -> None:
+    client = connectly_obs.instrument(httpx.Client(), registry=registry)
+    connectly_obs.instrument(client, registry=registry)
+    with pytest.raises(ValueError, match=r"already instrumented with another registry.*uninstrument"):
+        connectly_obs.instrument(client, registry=CollectorRegistry())
+    connectly_obs.uninstrument(client)
+    connectly_obs.instrument(client, registry=CollectorRegistry())

@@ -107,3 +107,12 @@ def test_installed_command_writes_dashboards(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "connectly-overview.json").is_file()
+
+
+def test_unwritable_output_dir_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["dashboards", "--output-dir", str(blocker / "sub")])
+    assert exit_info.value.code == 2
+    assert "cannot write to --output-dir" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import promql_parser
@@ -107,3 +108,11 @@ def test_config_rejects_invalid_value(field: str, value: str, message: str) -> N
     with pytest.raises(ValueError) as caught:
         DashboardConfig(**{field: value})
     assert message in str(caught.value)
+
+
+def test_runbook_pattern_matches_rules_form() -> None:
+    pattern = "https://wiki.example.com/runbooks.md#{anchor}"
+    dashboards = build_dashboards(DashboardConfig(runbook_url=pattern))
+    text = json.dumps(dashboards)
+    assert "https://wiki.example.com/runbooks.md#connectlyratelimited" in text
+    assert "{anchor}" not in text
