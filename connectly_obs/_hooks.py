@@ -10,7 +10,8 @@ from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from ._body import DEFAULT_MAX_BODY_BYTES
-from ._observer import DEFAULT_HOSTS, START_EXTENSION, Observer
+from ._observer import START_EXTENSION, Observer
+from ._options import DEFAULT_HOSTS
 from ._streams import read_prefix, read_prefix_async
 
 __all__ = ["async_event_hooks", "event_hooks"]

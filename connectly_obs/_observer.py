@@ -1,4 +1,4 @@
-"""The recording core shared by the hooks and the transport: options, classification, metrics and spans.
+"""The recording core shared by the hooks and the transport: classification, metrics and spans.
 
 The sync and async entry points only differ in how they read an error body;
 everything they record goes through `Observer`.
@@ -24,19 +24,14 @@ from ._labels import method_label, status_code_label
 from ._logging import RateLimitedLogger
 from ._metrics import ConnectlyMetrics, metrics_for
 from ._names import OTHER_VALUE
+from ._options import DEFAULT_HOSTS, check_options, normalize_hosts
 from ._streams import BodyPrefix
 from ._tracing import CallFailure, SpanRecorder, exemplar_for
 from ._version import __version__
 
-__all__ = ["DEFAULT_HOSTS", "Observer"]
+__all__ = ["Observer"]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_HOSTS = ("api.connectly.ai",)
-
-# Largest error body bound a user may set. Above this the hook would hold
-# too much of a bad response in memory.
-_MAX_BODY_LIMIT = 16 * 1024 * 1024
 
 # Marks a response that has been recorded, so that a second hook, or the
 # event hooks on an instrumented client, never count it again.
@@ -45,62 +40,6 @@ OBSERVED_EXTENSION = "connectly_obs.observed"
 # Request extension key for the perf_counter() reading that the request event
 # hook takes when the request is sent.
 START_EXTENSION = "connectly_obs.start"
-
-
-def _normalize_hosts(hosts: str | Iterable[str]) -> frozenset[str]:
-    if isinstance(hosts, str):
-        hosts = (hosts,)
-    elif isinstance(hosts, bytes) or not isinstance(hosts, Iterable):
-        raise TypeError(
-            f"hosts must be a host name or an iterable of host names, not {type(hosts).__name__}; "
-            "for example hosts=['api.connectly.ai']"
-        )
-    result = set()
-    for host in hosts:
-        if not isinstance(host, str):
-            raise TypeError(f"hosts entries must be strings, not {type(host).__name__}: {host!r}")
-        name = host.strip().lower().removeprefix("[").removesuffix("]")
-        if "*" in name:
-            raise ValueError(
-                f"invalid host {host!r}: wildcards are not supported; list each host name, "
-                "such as ['api.connectly.ai']"
-            )
-        if not name or "/" in name or any(char.isspace() for char in name):
-            raise ValueError(
-                f"invalid host {host!r}: pass a host name such as 'api.connectly.ai', not a URL"
-            )
-        if name.count(":") == 1:
-            raise ValueError(
-                f"invalid host {host!r}: pass the host name without a port, such as "
-                f"{name.partition(':')[0]!r}; requests to every port of that host are counted"
-            )
-        result.add(name)
-    return frozenset(result)
-
-
-def _check_options(
-    registry: object, tracer_provider: object, record_business_id: object, max_body_bytes: object
-) -> None:
-    if registry is not None and not isinstance(registry, CollectorRegistry):
-        raise TypeError(
-            f"registry must be a prometheus_client.CollectorRegistry, not {type(registry).__name__}"
-        )
-    if tracer_provider is not None and not callable(getattr(tracer_provider, "get_tracer", None)):
-        raise TypeError(
-            "tracer_provider must be an OpenTelemetry TracerProvider, "
-            f"not {type(tracer_provider).__name__}"
-        )
-    if not isinstance(record_business_id, bool):
-        raise TypeError(f"record_business_id must be True or False, not {record_business_id!r}")
-    if (
-        not isinstance(max_body_bytes, int)
-        or isinstance(max_body_bytes, bool)
-        or not 0 < max_body_bytes <= _MAX_BODY_LIMIT
-    ):
-        raise ValueError(
-            f"invalid max_body_bytes {max_body_bytes!r}: pass a whole number of bytes "
-            f"from 1 to {_MAX_BODY_LIMIT}; the default is {DEFAULT_MAX_BODY_BYTES}"
-        )
 
 
 @dataclass
@@ -128,8 +67,8 @@ class Observer:
         record_business_id: bool = False,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        _check_options(registry, tracer_provider, record_business_id, max_body_bytes)
-        self.hosts = _normalize_hosts(hosts)
+        check_options(registry, tracer_provider, record_business_id, max_body_bytes)
+        self.hosts = normalize_hosts(hosts)
         self.max_body_bytes = max_body_bytes
         self.metrics: ConnectlyMetrics = metrics_for(registry, record_business_id=record_business_id)
         if tracer_provider is None:
@@ -142,7 +81,7 @@ class Observer:
 
     def with_hosts(self, hosts: Iterable[str]) -> Observer:
         """Return an observer that shares this one's metrics and also counts `hosts`."""
-        extra = _normalize_hosts(hosts)
+        extra = normalize_hosts(hosts)
         if extra <= self.hosts:
             return self
         clone = copy.copy(self)

@@ -18,7 +18,8 @@ from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from ._body import DEFAULT_MAX_BODY_BYTES
-from ._observer import DEFAULT_HOSTS, Observer
+from ._observer import Observer
+from ._options import DEFAULT_HOSTS
 from ._streams import read_prefix, read_prefix_async
 
 __all__ = ["instrument", "uninstrument"]
