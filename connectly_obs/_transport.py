@@ -210,8 +210,8 @@ def instrument(
 
 
 def _check_same_registry(transport: object, observer: Observer) -> None:
-    # A second instrument() call changes nothing, so one that asks for other
-    # metrics would be silently ignored: say so instead.
+    # A second instrument() call changes nothing, so one that requests other
+    # metrics would be silently ignored: raise instead.
     previous = getattr(transport, "_observer", None)
     if isinstance(previous, Observer) and previous.metrics is not observer.metrics:
         raise ValueError(

@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import math
 import random
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from prometheus_client import CollectorRegistry, start_http_server
@@ -25,6 +27,8 @@ from .. import instrument
 from ..testing import SCENARIOS, FakeConnectlyAPI
 from ._spans import make_tracer_provider
 from ._summary import Summary
+
+T = TypeVar("T")
 
 _API_KEY = "demo-api-key"
 
@@ -36,46 +40,35 @@ _BUSINESSES = (
 _ENDPOINTS = ("send/messages", "send/whatsapp_templated_messages", "create/webhooks")
 
 
-def _non_negative_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: give a number of seconds") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"invalid duration {text!r}: give 0 (run until Ctrl-C) or a positive number of seconds"
-        )
-    return value
+def _checked(
+    name: str, convert: Callable[[str], T], expected: str, is_valid: Callable[[T], bool], allowed: str
+) -> Callable[[str], T]:
+    """Build an argparse type that converts a flag's value and checks its range."""
+
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {name} {text!r}: give {expected}") from None
+        if not is_valid(value):
+            raise argparse.ArgumentTypeError(f"invalid {name} {text!r}: give {allowed}")
+        return value
+
+    return parse
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}: give a whole number") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}: give a port from 1 to 65535")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid rate {text!r}: give requests per second") from None
-    if not 0 < value <= 1000:
-        raise argparse.ArgumentTypeError(f"invalid rate {text!r}: give 0 < rate <= 1000 requests per second")
-    return value
-
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: give a number of seconds") from None
-    if not 0 < value <= 60:
-        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: give 0 < timeout <= 60 seconds")
-    return value
+# NaN fails every comparison below, so it is rejected along with the rest.
+_non_negative_seconds = _checked(
+    "duration", float, "a number of seconds", lambda value: 0 <= value < math.inf,
+    "0 (run until Ctrl-C) or a positive number of seconds",
+)
+_port = _checked("port", int, "a whole number", lambda value: 1 <= value <= 65535, "a port from 1 to 65535")
+_rate = _checked(
+    "rate", float, "requests per second", lambda value: 0 < value <= 1000, "0 < rate <= 1000 requests per second"
+)
+_timeout = _checked(
+    "timeout", float, "a number of seconds", lambda value: 0 < value <= 60, "0 < timeout <= 60 seconds"
+)
 
 
 def add_parser(subparsers: Any) -> None:
