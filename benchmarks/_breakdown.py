@@ -1,4 +1,4 @@
-"""Where the time of an error response goes, one step of the event hook at a time.
+"""A breakdown of the time an error response costs, one step of the event hook at a time.
 
 Each variant is an event hook that does one more step of what connectly_obs
 does with a Connectly error over MockTransport, timed with the same

@@ -130,7 +130,7 @@ def parse_error(response: httpx.Response) -> ConnectlyError | None:
     """Return the Connectly error in a response, or None.
 
     Returns None for a status below 400 and for any body that is not a
-    Connectly error, and never raises. It never reads an unread streamed body:
+    Connectly error, and swallows every Exception. It never reads an unread streamed body:
     for a streamed response it returns what the hooks parsed, or None when no
     hook saw the response and the body has not been read yet.
     """

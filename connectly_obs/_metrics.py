@@ -113,8 +113,9 @@ def metrics_for(registry: CollectorRegistry | None, *, record_business_id: bool)
     """Return the metrics of a registry, registering them on first use.
 
     Every hook and client that uses the same registry shares one set of
-    metrics, so creating many clients never fails with a duplicate
-    registration.
+    metrics, so creating many clients does not fail with a duplicate
+    registration. prometheus_client still raises ValueError when some other
+    collector registered one of these metric names in the registry first.
     """
     registry = REGISTRY if registry is None else registry
     with _LOCK:

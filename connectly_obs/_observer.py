@@ -221,7 +221,7 @@ class Observer:
         start: float,
         entry_span: trace.Span,
     ) -> None:
-        """Record a call that ended in an exception; never raises."""
+        """Record a call that ended in an exception; an Exception inside is counted and swallowed."""
         try:
             name = self.metrics.labels.exception_name(exc)
             route = self.metrics.labels.route(request.url.path)

@@ -52,7 +52,7 @@ class RecentSpans(SpanExporter):
 
 
 def make_tracer_provider(spans_file: Path | None) -> tuple[TracerProvider, RecentSpans, str]:
-    """Build the demo's tracer provider and say where its spans go."""
+    """Build the demo's tracer provider and return a description of where its spans go."""
     provider = TracerProvider(resource=Resource.create({"service.name": "connectly-obs-demo"}))
     file = spans_file.open("w", encoding="utf-8") if spans_file else None
     recent = RecentSpans(file)

@@ -1,4 +1,4 @@
-"""What the demo saw, printed as progress while it runs and as a table at the end."""
+"""The demo's tally of responses and errors, printed as progress while it runs and as a table at the end."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ class Reply:
     status: int
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
-    # Seconds to wait before answering, for replies that should trip timeouts.
+    # Seconds to wait before replying, for replies that should trip timeouts.
     delay: float = 0.0
 
 

@@ -79,7 +79,9 @@ def test_method_and_status_labels() -> None:
 def test_phone_numbers_are_redacted(text: str) -> None:
     redacted = redact_phone_numbers(text)
     assert "[redacted phone]" in redacted
-    assert "555" not in redacted and "7946" not in redacted and "98765" not in redacted
+    assert "555" not in redacted
+    assert "7946" not in redacted
+    assert "98765" not in redacted
 
 
 def test_trace_ids_are_not_redacted() -> None:

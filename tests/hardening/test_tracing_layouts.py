@@ -114,7 +114,7 @@ def assert_carrier_shape(layout: str, mode: str, carrier: ReadableSpan, http_spa
         assert carrier is http_span
         assert scope == "connectly_obs._observer"
     elif layout == "client_after" and mode == "instrument":
-        # The other instrumentation's span is still open when ours sees the response.
+        # The other instrumentation's span is still open when ours receives the response.
         assert carrier is http_span
         assert scope == OTEL_HTTPX_SCOPE
     else:

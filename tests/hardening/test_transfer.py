@@ -32,7 +32,7 @@ MIB = 1024 * 1024
 
 
 def outcome(send: Callable[[], httpx.Response]) -> tuple[str, Any]:
-    """Return what a caller sees: the body it read, or the type and message of what was raised."""
+    """Return what a caller gets: the body it read, or the type and message of what was raised."""
     try:
         return "body", send().content
     except Exception as exc:
@@ -46,7 +46,7 @@ async def async_outcome(send: Callable[[], Awaitable[httpx.Response]]) -> tuple[
         return type(exc).__name__, str(exc)
 
 
-# A body that says gzip but is plain JSON: httpx raises DecodingError when it reads it.
+# A body labelled gzip that is plain JSON: httpx raises DecodingError when it reads it.
 FALSE_GZIP = reply(429, VALID, headers=[("Content-Encoding", "gzip")])
 
 
