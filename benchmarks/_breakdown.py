@@ -43,14 +43,13 @@ def _parse_and_count(observer: Observer, *, exemplar: bool) -> ResponseHook:
     def hook(response: httpx.Response) -> None:
         result = parse_body(response.content, response.headers, response.status_code, encoded=False)
         assert result.error is not None
-        requests, duration = metrics.request_children("POST", "/v1/businesses/{businessId}/send/messages", "429")
-        requests.inc()
-        duration.observe(0.001)
-        errors = metrics.error_child(
-            (str(result.error.type), str(result.error.code), "429", "/v1/businesses/{businessId}/send/messages")
-        )
+        error = result.error
+        series = metrics.series("POST", "/v1/businesses/x/send/messages", 429)
+        series.requests.inc()
+        series.duration.observe(0.001)
+        errors = metrics.error_series(series, error.type, error.code, None).errors
         if exemplar:
-            errors.inc(1, exemplar={"cnt_trace_id": str(result.error.trace_id)})
+            errors.inc(1, exemplar={"cnt_trace_id": str(error.trace_id)})
         else:
             errors.inc()
 

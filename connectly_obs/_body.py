@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import httpx
 
@@ -21,9 +21,10 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "BodyResult", "parse_body", "parse_error"]
 # page or a misbehaving proxy, and is counted as "too_large" without parsing.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
+_JSON_DECODER = json.JSONDecoder()
 
-@dataclass(frozen=True)
-class BodyResult:
+
+class BodyResult(NamedTuple):
     """The outcome of classifying a body: a Connectly error, or the reason it is not one."""
 
     error: ConnectlyError | None = None
@@ -48,8 +49,9 @@ def parse_body(
     if not complete or len(content) > max_bytes:
         return BodyResult(reason="too_large")
 
-    if encoded:
-        decoded = _decode_content(content, headers.get("content-encoding", ""), max_bytes)
+    encoding = headers.get("content-encoding") if encoded else None
+    if encoding:
+        decoded = _decode_content(content, encoding, max_bytes)
         if decoded is None:
             return BodyResult(reason="undecodable")
         if len(decoded) > max_bytes:
@@ -64,13 +66,18 @@ def parse_body(
         return BodyResult(reason="html")
 
     try:
-        data = json.loads(stripped)
+        # raw_decode() is json.loads() without its two whitespace regex
+        # matches, which `stripped` makes unnecessary.
+        data, end = _JSON_DECODER.raw_decode(stripped)
     except json.JSONDecodeError as exc:
         # JSON cut short fails at its very end, or inside its last string.
         cut_short = exc.pos >= len(stripped) or exc.msg.startswith("Unterminated string")
         return BodyResult(reason="truncated" if cut_short else "not_json")
     except (ValueError, RecursionError):
         # Integers too long to convert, or nesting too deep for the parser.
+        return BodyResult(reason="not_json")
+    if end != len(stripped):
+        # Another value follows the first, which json.loads() rejects too.
         return BodyResult(reason="not_json")
 
     error = ConnectlyError.from_dict(data, status_code) if isinstance(data, dict) else None
@@ -109,7 +116,17 @@ def _decode_content(content: bytes, encoding: str, max_bytes: int) -> bytes | No
 
 
 def _decode_text(content: bytes, headers: httpx.Headers) -> str:
-    charset = _charset(headers.get("content-type", ""))
+    # ASCII without NUL bytes reads the same in UTF-8, in the ISO-8859 and
+    # Windows code pages and in every other ASCII-compatible charset, so the
+    # header lookup can wait. UTF-16 and UTF-32 text has a NUL byte beside
+    # every ASCII character, and a byte order mark is not ASCII.
+    # NOTE: a charset that is neither (UTF-7, say) is read as ASCII here.
+    if content.isascii() and b"\x00" not in content:
+        return content.decode("ascii")
+
+    content_type = headers.get("content-type")
+    # Connectly sends a bare "application/json", so most bodies skip the split.
+    charset = _charset(content_type) if content_type and ";" in content_type else None
     if content.startswith(b"\xef\xbb\xbf"):
         return content[3:].decode("utf-8", "replace")
     try:

@@ -19,8 +19,7 @@ ERROR_EXTENSION = "connectly_obs.error"
 _EMPTY: Mapping[str, Any] = types.MappingProxyType({})
 
 
-def _string(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
+def _string(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
@@ -65,22 +64,36 @@ class ConnectlyError:
         """
         if not isinstance(data, _MAPPING_TYPES):
             return None
-        type_ = _string(data, "type")
-        code = _string(data, "code")
+        get = data.get
+        type_ = get("type")
+        code = get("code")
+        if not isinstance(type_, str):
+            type_ = None
+        if not isinstance(code, str):
+            code = None
         if type_ is None and code is None:
             return None
 
-        details = data.get("details")
-        return cls(
-            message=_string(data, "message"),
+        # The same instance that cls(...) would build, in a third of the
+        # time: a frozen dataclass's __init__ sets every field through
+        # object.__setattr__, which costs more than parsing the JSON did.
+        # This holds because ConnectlyError has no __slots__ and no __post_init__.
+        error = object.__new__(cls)
+        error.__dict__.update(
+            message=_string(get("message")),
             type=type_,
             code=code,
-            user_title=_string(data, "userTitle"),
-            user_message=_string(data, "userMessage"),
-            trace_id=_string(data, "cntTraceId"),
-            details=_frozen_details(details),
+            user_title=_string(get("userTitle")),
+            user_message=_string(get("userMessage")),
+            trace_id=_string(get("cntTraceId")),
+            details=_frozen_details(get("details")),
             status_code=status_code,
         )
+        return error
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A MappingProxyType cannot be pickled, so `details` travels as a dict.
+        return (_restore, (*(getattr(self, name) for name in _FIELDS), dict(self.details)))
 
     @property
     def documentation(self) -> CatalogEntry | None:
@@ -93,3 +106,29 @@ class ConnectlyError:
         entry = self.documentation
         return entry.action if entry else None
 
+
+
+# Fields in constructor order, except `details`, which `_restore` takes last.
+_FIELDS = ("message", "type", "code", "user_title", "user_message", "trace_id", "status_code")
+
+
+def _restore(
+    message: str | None,
+    type_: str | None,
+    code: str | None,
+    user_title: str | None,
+    user_message: str | None,
+    trace_id: str | None,
+    status_code: int | None,
+    details: Mapping[str, Any],
+) -> ConnectlyError:
+    return ConnectlyError(
+        message=message,
+        type=type_,
+        code=code,
+        user_title=user_title,
+        user_message=user_message,
+        trace_id=trace_id,
+        details=_frozen_details(details),
+        status_code=status_code,
+    )

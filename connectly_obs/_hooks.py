@@ -10,7 +10,7 @@ from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from ._body import DEFAULT_MAX_BODY_BYTES
-from ._observer import START_EXTENSION, Observer
+from ._observer import Observer
 from ._options import DEFAULT_HOSTS
 from ._streams import read_prefix, read_prefix_async
 
@@ -44,17 +44,22 @@ def event_hooks(
         max_body_bytes=max_body_bytes,
     )
 
+    hosts = observer.hosts
+    start_key = observer.start_extension
+    perf_counter = time.perf_counter
+
     def on_request(request: httpx.Request) -> None:
         try:
-            if observer.matches(request):
-                request.extensions[START_EXTENSION] = time.perf_counter()
+            if request.url.host in hosts:
+                request.extensions[start_key] = perf_counter()
         except Exception:
             observer.internal_failure("request_hook")
 
     def on_response(response: httpx.Response) -> None:
         try:
-            end = time.perf_counter()
-            call = observer.begin(response, response.request.extensions.get(START_EXTENSION), end)
+            end = perf_counter()
+            request = response.request
+            call = observer.begin(response, request, request.extensions.get(start_key), end)
             if call is None:
                 return
             prefix = None
@@ -87,17 +92,22 @@ def async_event_hooks(
         max_body_bytes=max_body_bytes,
     )
 
+    hosts = observer.hosts
+    start_key = observer.start_extension
+    perf_counter = time.perf_counter
+
     async def on_request(request: httpx.Request) -> None:
         try:
-            if observer.matches(request):
-                request.extensions[START_EXTENSION] = time.perf_counter()
+            if request.url.host in hosts:
+                request.extensions[start_key] = perf_counter()
         except Exception:
             observer.internal_failure("request_hook")
 
     async def on_response(response: httpx.Response) -> None:
         try:
-            end = time.perf_counter()
-            call = observer.begin(response, response.request.extensions.get(START_EXTENSION), end)
+            end = perf_counter()
+            request = response.request
+            call = observer.begin(response, request, request.extensions.get(start_key), end)
             if call is None:
                 return
             prefix = None

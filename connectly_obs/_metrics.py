@@ -8,7 +8,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
-from ._labels import LabelPolicy
+from ._labels import LabelPolicy, method_label, status_code_label
 from ._names import (
     ERRORS_TOTAL,
     HOOK_ERRORS_TOTAL,
@@ -28,12 +28,41 @@ from ._names import (
     UNPARSED_ERRORS_TOTAL,
 )
 
-__all__ = ["ConnectlyMetrics", "metrics_for"]
+__all__ = ["ConnectlyMetrics", "ErrorSeries", "Series", "metrics_for"]
 
 _LOCK = threading.Lock()
 _BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, ConnectlyMetrics] = (
     weakref.WeakKeyDictionary()
 )
+
+# Entries in the cache from (method, path, status code) to a series. The cache
+# is cleared when full, so its memory stays bounded even when every request
+# has a new id in its path.
+_SERIES_CACHE_SIZE = 4096
+
+
+class Series:
+    """The bounded label values of one (method, path, status code), with their metric children."""
+
+    __slots__ = ("duration", "method", "requests", "route", "status")
+
+    def __init__(self, method: str, route: str, status: str, requests: Any, duration: Any) -> None:
+        self.method = method
+        self.route = route
+        self.status = status
+        self.requests = requests
+        self.duration = duration
+
+
+class ErrorSeries:
+    """The bounded type and code label values of a Connectly error, with their errors counter child."""
+
+    __slots__ = ("code", "errors", "type")
+
+    def __init__(self, type_label: str, code_label: str, errors: Any) -> None:
+        self.type = type_label
+        self.code = code_label
+        self.errors = errors
 
 
 class ConnectlyMetrics:
@@ -85,28 +114,49 @@ class ConnectlyMetrics:
             registry=registry,
         )
 
-        # Label children by label values. prometheus_client's own lookup
-        # validates and joins the values on every call; a dict hit is cheaper.
-        self._request_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-        # Bounded like the series themselves, since every label value is.
-        self._error_children: dict[tuple[str, ...], Any] = {}
+        # Every request looks up its series here, so a hit must cost one dict
+        # lookup: prometheus_client's labels() validates and joins the label
+        # values on every call, and the route template takes regex matches.
+        self._series: dict[tuple[str, str, int], Series] = {}
+        # The same for error responses, by the type and code the server sent.
+        self._error_series: dict[tuple[str | None, str | None, Series, str | None], ErrorSeries] = {}
 
-    def request_children(self, method: str, route: str, status: str) -> tuple[Any, Any]:
-        """Return the (requests counter, duration histogram) children for these labels."""
-        key = (method, route, status)
-        children = self._request_children.get(key)
-        if children is None:
-            children = (self.requests.labels(*key), self.duration.labels(*key))
-            self._request_children[key] = children
-        return children
+    def series(self, method: str, path: str, status_code: int) -> Series:
+        """Return the series of a response, creating its label children on first use."""
+        key = (method, path, status_code)
+        series = self._series.get(key)
+        if series is None:
+            series = self._new_series(method, path, status_code)
+            if len(self._series) >= _SERIES_CACHE_SIZE:
+                self._series.clear()
+            self._series[key] = series
+        return series
 
-    def error_child(self, label_values: tuple[str, ...]) -> Any:
-        """Return the errors counter child for these label values, in `errors` label order."""
-        child = self._error_children.get(label_values)
-        if child is None:
-            child = self.errors.labels(*label_values)
-            self._error_children[label_values] = child
-        return child
+    def _new_series(self, method: str, path: str, status_code: int) -> Series:
+        values = (method_label(method), self.labels.route(path), status_code_label(status_code))
+        return Series(*values, self.requests.labels(*values), self.duration.labels(*values))
+
+    def error_series(
+        self, series: Series, error_type: str | None, error_code: str | None, business_id: str | None
+    ) -> ErrorSeries:
+        """Return the errors counter child of a Connectly error, with its type and code label values.
+
+        `business_id` is the label value from `labels.business_id()` when
+        business ids are recorded, and None otherwise.
+        """
+        key = (error_type, error_code, series, business_id)
+        error_series = self._error_series.get(key)
+        if error_series is None:
+            type_label = self.labels.error_type(error_type)
+            code_label = self.labels.error_code(error_code)
+            values = [type_label, code_label, series.status, series.route]
+            if business_id is not None:
+                values.append(business_id)
+            error_series = ErrorSeries(type_label, code_label, self.errors.labels(*values))
+            if len(self._error_series) >= _SERIES_CACHE_SIZE:
+                self._error_series.clear()
+            self._error_series[key] = error_series
+        return error_series
 
 
 def metrics_for(registry: CollectorRegistry | None, *, record_business_id: bool) -> ConnectlyMetrics:

@@ -11,7 +11,6 @@ import copy
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import httpx
 from opentelemetry import trace
@@ -20,9 +19,9 @@ from prometheus_client import CollectorRegistry
 
 from ._body import DEFAULT_MAX_BODY_BYTES, BodyResult, parse_body
 from ._error import ERROR_EXTENSION
-from ._labels import method_label, status_code_label
+from ._labels import method_label
 from ._logging import RateLimitedLogger
-from ._metrics import ConnectlyMetrics, metrics_for
+from ._metrics import ConnectlyMetrics, Series, metrics_for
 from ._names import OTHER_VALUE
 from ._options import DEFAULT_HOSTS, check_options, normalize_hosts
 from ._streams import BodyPrefix
@@ -37,22 +36,29 @@ logger = logging.getLogger(__name__)
 # event hooks on an instrumented client, never count it again.
 OBSERVED_EXTENSION = "connectly_obs.observed"
 
-# Request extension key for the perf_counter() reading that the request event
-# hook takes when the request is sent.
-START_EXTENSION = "connectly_obs.start"
+# Prefix of the request extension key under which an observer's request event
+# hook stores the perf_counter() reading taken when the request is sent.
+START_EXTENSION_PREFIX = "connectly_obs.start."
 
 
-@dataclass
 class _Call:
-    """A response being recorded."""
+    """An error response whose body is still to be classified."""
 
-    request: httpx.Request
-    response: httpx.Response
-    route: str
-    status_label: str
-    method: str
-    duration: float | None
-    start: float | None
+    __slots__ = ("duration", "request", "response", "series", "start")
+
+    def __init__(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        series: Series,
+        duration: float | None,
+        start: float | None,
+    ) -> None:
+        self.request = request
+        self.response = response
+        self.series = series
+        self.duration = duration
+        self.start = start
 
 
 class Observer:
@@ -78,6 +84,10 @@ class Observer:
             tracer = tracer_provider.get_tracer(__name__, __version__)
         self.spans = SpanRecorder(tracer)
         self._log = RateLimitedLogger(logger)
+        # One key per observer: a start time under it proves that this
+        # observer's request hook matched the host, so the response hook need
+        # not match it again.
+        self.start_extension = f"{START_EXTENSION_PREFIX}{id(self)}"
 
     def with_hosts(self, hosts: Iterable[str]) -> Observer:
         """Return an observer that shares this one's metrics and also counts `hosts`."""
@@ -93,31 +103,42 @@ class Observer:
 
     # Responses ----------------------------------------------------------
 
-    def begin(self, response: httpx.Response, start: float | None, end: float) -> _Call | None:
-        """Claim a response for recording; None if it is not ours or already recorded."""
+    def begin(
+        self, response: httpx.Response, request: httpx.Request, start: float | None, end: float
+    ) -> _Call | None:
+        """Claim a response and count it if it is a success.
+
+        `start` is the perf_counter() reading taken when the request was sent,
+        by a caller that matched the request's host, or None when the host is
+        still to be matched. Returns a call to pass to `complete()` for an
+        error response, and None for a success, a response to another host, or
+        one already recorded.
+        """
         extensions = response.extensions
         if OBSERVED_EXTENSION in extensions:
             return None
-        request = response.request
-        if not self.matches(request):
+        url = request.url
+        if start is None and url.host not in self.hosts:
             return None
         extensions[OBSERVED_EXTENSION] = True
 
-        return _Call(
-            request=request,
-            response=response,
-            route=self.metrics.labels.route(request.url.path),
-            status_label=status_code_label(response.status_code),
-            method=method_label(request.method),
-            duration=None if start is None else end - start,
-            start=start,
-        )
+        status_code = response.status_code
+        series = self.metrics.series(request.method, url.path, status_code)
+        duration = None if start is None else end - start
+        if status_code < 400:
+            # The whole success path: no body, no span, no context lookup.
+            series.requests.inc()
+            if duration is not None:
+                series.duration.observe(duration)
+            return None
+        return _Call(request, response, series, duration, start)
 
     def needs_body(self, call: _Call) -> bool:
-        """Return True for an error response whose body must still be read from its stream."""
+        """Return True when the error body must still be read from the response stream."""
         response = call.response
-        if response.status_code < 400:
-            return False
+        if not response.is_stream_consumed:
+            return True
+        # A consumed stream has either been read, or iterated raw by the caller.
         try:
             response.content  # noqa: B018 - raises ResponseNotRead for an unread body
         except httpx.ResponseNotRead:
@@ -129,10 +150,6 @@ class Observer:
 
         `prefix` is the raw start of the body when `needs_body()` was True.
         """
-        if call.response.status_code < 400:
-            # Only errors go on a span, so a success skips the context lookup.
-            self.finish(call, None, trace.INVALID_SPAN)
-            return
         body = self.classify(call, prefix)
         # The current span is still the one the call started in: an
         # instrumentation wrapped outside our transport keeps its span current.
@@ -160,57 +177,51 @@ class Observer:
             max_bytes=self.max_body_bytes,
         )
 
-    def finish(self, call: _Call, body: BodyResult | None, entry_span: trace.Span) -> None:
-        """Record a claimed response: counters, histogram and, for errors, a span."""
-        metrics = self.metrics
-        requests, duration = metrics.request_children(call.method, call.route, call.status_label)
-        requests.inc()
+    def finish(self, call: _Call, body: BodyResult, entry_span: trace.Span) -> None:
+        """Record a classified error response: counters, histogram and a span."""
+        series = call.series
+        series.requests.inc()
         if call.duration is not None:
-            duration.observe(call.duration)
-        if body is None:
-            return
+            series.duration.observe(call.duration)
 
         response = call.response
         response.extensions[ERROR_EXTENSION] = body.error
         error = body.error
         tracing = self._can_record_span(entry_span)
+        metrics = self.metrics
         if error is None:
             reason = body.reason or OTHER_VALUE
-            metrics.unparsed.labels(reason, call.status_label, call.route).inc()
+            metrics.unparsed.labels(reason, series.status, series.route).inc()
             if not tracing:
                 return
             failure = CallFailure(
-                method=call.method,
-                route=call.route,
+                method=series.method,
+                route=series.route,
                 status_code=response.status_code,
                 error=None,
-                error_type=call.status_label,
+                error_type=series.status,
                 unparsed_reason=reason,
             )
             self._record_span(call.request, failure, entry_span, call.start)
             return
 
-        labels = metrics.labels
-        type_label = labels.error_type(error.type)
-        code_label = labels.error_code(error.code)
+        business_id = metrics.labels.business_id(call.request.url.path) if metrics.record_business_id else None
+        error_series = metrics.error_series(series, error.type, error.code, business_id)
         span_context = None
         if tracing:
             failure = CallFailure(
-                method=call.method,
-                route=call.route,
+                method=series.method,
+                route=series.route,
                 status_code=response.status_code,
                 error=error,
-                error_type=_error_type(type_label, code_label, call.status_label),
-                type_label=type_label,
-                code_label=code_label,
+                error_type=_error_type(error_series.type, error_series.code, series.status),
+                type_label=error_series.type,
+                code_label=error_series.code,
             )
             span_context = self._record_span(call.request, failure, entry_span, call.start)
 
-        label_values: tuple[str, ...] = (type_label, code_label, call.status_label, call.route)
-        if metrics.record_business_id:
-            label_values += (labels.business_id(call.request.url.path),)
         exemplar = exemplar_for(span_context, error)
-        metrics.error_child(label_values).inc(1, exemplar=exemplar or None)
+        error_series.errors.inc(1, exemplar=exemplar or None)
 
     # Calls without a response -------------------------------------------
 

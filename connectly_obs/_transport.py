@@ -81,7 +81,7 @@ class InstrumentedTransport(httpx.BaseTransport):
         _bind_request(response, request)
 
         try:
-            call = observer.begin(response, start, end)
+            call = observer.begin(response, request, start, end)
             if call is not None:
                 prefix = None
                 if observer.needs_body(call):
@@ -139,7 +139,7 @@ class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
         _bind_request(response, request)
 
         try:
-            call = observer.begin(response, start, end)
+            call = observer.begin(response, request, start, end)
             if call is not None:
                 prefix = None
                 if observer.needs_body(call):
