@@ -2,10 +2,12 @@
 
     python benchmarks/run.py              # the full run, several minutes
     python benchmarks/run.py --quick      # a few seconds, only to check that it works
+    python benchmarks/run.py --only instructions   # instruction counts under valgrind
 
 Prints Markdown: the machine, a table per scenario (sync or async client,
 MockTransport or a loopback server, 200 or Connectly error responses), the
 targets, memory after many garbage error codes, scrape time and unit costs.
+Instruction counts run only when asked for, because they need valgrind.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ from typing import Any
 
 from _breakdown import run_breakdown
 from _costs import measure_scrape, measure_unit_costs
+from _instructions import COUNTED_VARIANTS, InstructionRow, count_instructions, format_instruction_table
 from _loopback import fake_api_process
 from _memory import run_memory
 from _overhead import Row, Scenario, run_scenario
 from _variants import API_KEY, OUTCOMES, VARIANTS, loopback_target, mock_target
 
 _PARTS = ("overhead", "loopback", "breakdown", "memory", "scrape", "unit")
+# Parts that run only when named with --only.
+_OPTIONAL_PARTS = ("instructions",)
 
 # Per-request ratios that the targets allow over bare httpx, MockTransport.
 _SUCCESS_RATIO_LIMIT = 1.05
@@ -54,7 +59,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--distinct-codes", type=int, default=100_000, help="distinct garbage error codes in the memory run"
     )
-    parser.add_argument("--only", choices=_PARTS, action="append", help="run only this part; may be repeated")
+    parser.add_argument(
+        "--only", choices=_PARTS + _OPTIONAL_PARTS, action="append", help="run only this part; may be repeated"
+    )
     parser.add_argument(
         "--variant", action="append", metavar="NAME",
         help="time only this variant beside the two bare clients; may be repeated (default: every variant)",
@@ -190,7 +197,11 @@ def _targets(results: list[tuple[Scenario, list[Row]]]) -> list[dict[str, Any]]:
 
 
 def _report(
-    machine: dict[str, Any], results: list[tuple[Scenario, list[Row]]], breakdown: list[Row], extra: dict[str, Any]
+    machine: dict[str, Any],
+    results: list[tuple[Scenario, list[Row]]],
+    breakdown: list[Row],
+    instructions: list[InstructionRow],
+    extra: dict[str, Any],
 ) -> str:
     out = ["## Machine", ""]
     for key, value in machine.items():
@@ -209,6 +220,8 @@ def _report(
             )
     if breakdown:
         out += ["", "## Error path step by step (sync, MockTransport, error responses)", "", _format_table(breakdown)]
+    if instructions:
+        out += ["", "## Instructions per request (sync, MockTransport)", "", format_instruction_table(instructions)]
     for title, figures in extra.items():
         out += ["", f"## {title}", ""]
         for key, value in figures.items():
@@ -230,6 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     if "breakdown" in parts:
         print("timing the error path step by step", file=sys.stderr)
         breakdown = run_breakdown(rounds=args.rounds, batch=args.batch)
+    instructions = []
+    if "instructions" in parts:
+        print("counting instructions under valgrind", file=sys.stderr)
+        if args.quick:
+            instructions = count_instructions(("bare httpx", "connectly hooks"), ("ok",), low=5, high=10)
+        else:
+            instructions = count_instructions(COUNTED_VARIANTS, tuple(OUTCOMES), low=200, high=1200)
     extra: dict[str, Any] = {}
     if "memory" in parts:
         extra["Memory after garbage error codes"] = _memory_in_child(args)
@@ -241,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         extra["Unit costs, µs, best of 7"] = measure_unit_costs(200 if args.quick else 20_000)
     machine["load_average_end"] = os.getloadavg()
 
-    print(_report(machine, results, breakdown, extra))
+    print(_report(machine, results, breakdown, instructions, extra))
     if args.json:
         document = {
             "machine": machine,
@@ -250,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             "targets": _targets(results),
             "breakdown": [asdict(row) for row in breakdown],
+            "instructions": [asdict(row) for row in instructions],
             **extra,
         }
         args.json.write_text(json.dumps(document, indent=2))

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import NamedTuple
+from typing import Any
 
 import httpx
 
-from ._error import ERROR_EXTENSION, ConnectlyError
+from ._error import ERROR_EXTENSION, ConnectlyError, error_fields
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "BodyResult", "parse_body", "parse_error"]
 
@@ -24,11 +24,34 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 _JSON_DECODER = json.JSONDecoder()
 
 
-class BodyResult(NamedTuple):
-    """The outcome of classifying a body: a Connectly error, or the reason it is not one."""
+class BodyResult:
+    """The outcome of classifying a body: a Connectly error, or the reason it is not one.
 
-    error: ConnectlyError | None = None
-    reason: str | None = None
+    Counting needs only the error's type, code and cntTraceId, so the
+    `ConnectlyError` itself is built when `error` is first read.
+    """
+
+    __slots__ = ("_data", "_error", "_status_code", "code", "reason", "trace_id", "type")
+
+    def __init__(
+        self,
+        reason: str | None = None,
+        data: dict[str, Any] | None = None,
+        fields: tuple[str | None, str | None, str | None] = (None, None, None),
+        status_code: int | None = None,
+    ) -> None:
+        self.reason = reason
+        self.type, self.code, self.trace_id = fields
+        self._data = data
+        self._status_code = status_code
+        self._error: ConnectlyError | None = None
+
+    @property
+    def error(self) -> ConnectlyError | None:
+        """The Connectly error, or None when `reason` says why the body is not one."""
+        if self._error is None and self._data is not None:
+            self._error = ConnectlyError.from_dict(self._data, self._status_code)
+        return self._error
 
 
 def parse_body(
@@ -80,10 +103,10 @@ def parse_body(
         # Another value follows the first, which json.loads() rejects too.
         return BodyResult(reason="not_json")
 
-    error = ConnectlyError.from_dict(data, status_code) if isinstance(data, dict) else None
-    if error is None:
+    fields = error_fields(data) if isinstance(data, dict) else None
+    if fields is None:
         return BodyResult(reason="wrong_shape")
-    return BodyResult(error=error)
+    return BodyResult(None, data, fields, status_code)
 
 
 def _decode_content(content: bytes, encoding: str, max_bytes: int) -> bytes | None:
@@ -119,20 +142,24 @@ def _decode_text(content: bytes, headers: httpx.Headers) -> str:
     # ASCII without NUL bytes reads the same in UTF-8, in the ISO-8859 and
     # Windows code pages and in every other ASCII-compatible charset, so the
     # header lookup can wait. UTF-16 and UTF-32 text has a NUL byte beside
-    # every ASCII character, and a byte order mark is not ASCII.
+    # every ASCII character, and a byte order mark is not ASCII. Decoding as
+    # UTF-8 first is the cheapest test: str.isascii() reads a flag.
     # NOTE: a charset that is neither (UTF-7, say) is read as ASCII here.
-    if content.isascii() and b"\x00" not in content:
-        return content.decode("ascii")
+    text = content.decode("utf-8", "replace")
+    if text.isascii() and "\x00" not in text:
+        return text
 
     content_type = headers.get("content-type")
     # Connectly sends a bare "application/json", so most bodies skip the split.
     charset = _charset(content_type) if content_type and ";" in content_type else None
     if content.startswith(b"\xef\xbb\xbf"):
         return content[3:].decode("utf-8", "replace")
+    if charset is None:
+        return text
     try:
-        return content.decode(charset or "utf-8", "replace")
+        return content.decode(charset, "replace")
     except LookupError:
-        return content.decode("utf-8", "replace")
+        return text
 
 
 def _charset(content_type: str) -> str | None:
@@ -158,7 +185,7 @@ def parse_error(response: httpx.Response) -> ConnectlyError | None:
             content = response.content
         except httpx.ResponseNotRead:
             stored = response.extensions.get(ERROR_EXTENSION)
-            return stored if isinstance(stored, ConnectlyError) else None
+            return stored.error if isinstance(stored, BodyResult) else None
         # `content` is already decoded, and the caller chose to read it whole.
         return parse_body(
             content, response.headers, response.status_code, encoded=False, max_bytes=len(content)

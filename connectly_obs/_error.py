@@ -9,11 +9,11 @@ from typing import Any
 
 from ._catalog import CatalogEntry, lookup
 
-__all__ = ["ERROR_EXTENSION", "ConnectlyError"]
+__all__ = ["ERROR_EXTENSION", "ConnectlyError", "error_fields"]
 
-# Extension key under which the hooks store what they parsed from a response,
-# so that `parse_error` works on a streamed response whose body the caller has
-# not read yet.
+# Response extension key under which the hooks store the BodyResult of an error
+# response, so that `parse_error` works on a streamed response whose body the
+# caller has not read yet.
 ERROR_EXTENSION = "connectly_obs.error"
 
 _EMPTY: Mapping[str, Any] = types.MappingProxyType({})
@@ -34,6 +34,27 @@ def _frozen_details(value: object) -> Mapping[str, Any]:
     if not isinstance(value, _MAPPING_TYPES) or not value:
         return _EMPTY
     return types.MappingProxyType(dict(value))
+
+
+def error_fields(data: object) -> tuple[str | None, str | None, str | None] | None:
+    """Return the (type, code, cntTraceId) of a decoded error object, or None if it is not one.
+
+    It is one when it is a mapping with a string `type` or `code`, the least
+    that distinguishes a Connectly error from other JSON. A field of another
+    JSON type becomes None.
+    """
+    if not isinstance(data, _MAPPING_TYPES):
+        return None
+    get = data.get
+    type_ = get("type")
+    code = get("code")
+    if not isinstance(type_, str):
+        type_ = None
+    if not isinstance(code, str):
+        code = None
+    if type_ is None and code is None:
+        return None
+    return type_, code, _string(get("cntTraceId"))
 
 
 @dataclass(frozen=True)
@@ -62,34 +83,22 @@ class ConnectlyError:
         Returns None unless `data` is a mapping with a string `type` or `code`,
         the least that distinguishes a Connectly error from other JSON.
         """
-        if not isinstance(data, _MAPPING_TYPES):
+        fields = error_fields(data)
+        if fields is None:
             return None
-        get = data.get
-        type_ = get("type")
-        code = get("code")
-        if not isinstance(type_, str):
-            type_ = None
-        if not isinstance(code, str):
-            code = None
-        if type_ is None and code is None:
-            return None
+        type_, code, trace_id = fields
 
-        # The same instance that cls(...) would build, in a third of the
-        # time: a frozen dataclass's __init__ sets every field through
-        # object.__setattr__, which costs more than parsing the JSON did.
-        # This holds because ConnectlyError has no __slots__ and no __post_init__.
-        error = object.__new__(cls)
-        error.__dict__.update(
+        get = data.get
+        return cls(
             message=_string(get("message")),
             type=type_,
             code=code,
             user_title=_string(get("userTitle")),
             user_message=_string(get("userMessage")),
-            trace_id=_string(get("cntTraceId")),
+            trace_id=trace_id,
             details=_frozen_details(get("details")),
             status_code=status_code,
         )
-        return error
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A MappingProxyType cannot be pickled, so `details` travels as a dict.

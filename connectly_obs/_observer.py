@@ -22,7 +22,6 @@ from ._error import ERROR_EXTENSION
 from ._labels import method_label
 from ._logging import RateLimitedLogger
 from ._metrics import ConnectlyMetrics, Series, metrics_for
-from ._names import OTHER_VALUE
 from ._options import DEFAULT_HOSTS, check_options, normalize_hosts
 from ._streams import BodyPrefix
 from ._tracing import CallFailure, SpanRecorder, exemplar_for
@@ -185,12 +184,11 @@ class Observer:
             series.duration.observe(call.duration)
 
         response = call.response
-        response.extensions[ERROR_EXTENSION] = body.error
-        error = body.error
+        response.extensions[ERROR_EXTENSION] = body
         tracing = self._can_record_span(entry_span)
         metrics = self.metrics
-        if error is None:
-            reason = body.reason or OTHER_VALUE
+        if body.reason is not None:
+            reason = body.reason
             metrics.unparsed.labels(reason, series.status, series.route).inc()
             if not tracing:
                 return
@@ -206,22 +204,24 @@ class Observer:
             return
 
         business_id = metrics.labels.business_id(call.request.url.path) if metrics.record_business_id else None
-        error_series = metrics.error_series(series, error.type, error.code, business_id)
+        error_series = metrics.error_series(series, body.type, body.code, business_id)
         span_context = None
         if tracing:
             failure = CallFailure(
                 method=series.method,
                 route=series.route,
                 status_code=response.status_code,
-                error=error,
+                error=body.error,
                 error_type=_error_type(error_series.type, error_series.code, series.status),
                 type_label=error_series.type,
                 code_label=error_series.code,
             )
             span_context = self._record_span(call.request, failure, entry_span, call.start)
 
-        exemplar = exemplar_for(span_context, error)
-        error_series.errors.inc(1, exemplar=exemplar or None)
+        if error_series.exemplar_due(time.monotonic()):
+            error_series.errors.inc(1, exemplar=exemplar_for(span_context, body.trace_id) or None)
+        else:
+            error_series.errors.inc()
 
     # Calls without a response -------------------------------------------
 

@@ -202,13 +202,13 @@ def _valid_cnt_trace_id(value: str | None) -> str | None:
     return None
 
 
-def exemplar_for(span_context: trace.SpanContext | None, error: ConnectlyError | None) -> dict[str, str]:
-    """Build an exemplar that links a counter increment to its trace and cntTraceId."""
+def exemplar_for(span_context: trace.SpanContext | None, cnt_trace_id: str | None) -> dict[str, str]:
+    """Build an exemplar that links a counter increment to its trace and to a cntTraceId sent by the server."""
     exemplar: dict[str, str] = {}
     if span_context is not None and span_context.is_valid:
         exemplar[EXEMPLAR_TRACE_ID] = trace.format_trace_id(span_context.trace_id)
         exemplar[EXEMPLAR_SPAN_ID] = trace.format_span_id(span_context.span_id)
-    cnt_trace_id = _valid_cnt_trace_id(error.trace_id if error else None)
+    cnt_trace_id = _valid_cnt_trace_id(cnt_trace_id)
     if cnt_trace_id is not None:
         exemplar[EXEMPLAR_CNT_TRACE_ID] = cnt_trace_id
     # Checked here because prometheus_client raises on an oversized exemplar

@@ -6,7 +6,6 @@ an earlier hook raised on. A wrapper around the client's transports records both
 
 from __future__ import annotations
 
-import contextvars
 import time
 from collections.abc import Iterable
 from types import TracebackType
@@ -26,22 +25,13 @@ __all__ = ["instrument", "uninstrument"]
 
 ClientT = TypeVar("ClientT", httpx.Client, httpx.AsyncClient)
 
-# Set while one of our transports handles a request, so that a transport of
-# ours wrapped inside another one passes the request through uncounted.
-_HANDLING: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "connectly_obs_handling", default=False
-)
+# Request extension key set while one of our transports handles the request,
+# so that a transport of ours wrapped inside another one passes it through
+# uncounted. A dict entry costs less than setting and resetting a ContextVar.
+_HANDLING = "connectly_obs.handling"
 
 # Exceptions that stop the program rather than end a call.
 _NOT_CALL_FAILURES = (KeyboardInterrupt, SystemExit, GeneratorExit)
-
-
-
-def _bind_request(response: httpx.Response, request: httpx.Request) -> None:
-    # A transport's response has no request until the client binds it, and
-    # recording needs it. The client binds the same request right after, so
-    # setting it here changes nothing, and costs less than checking first.
-    response.request = request
 
 
 def _record_interrupted_read(
@@ -63,10 +53,11 @@ class InstrumentedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         observer = self._observer
-        if _HANDLING.get() or not observer.matches(request):
+        extensions = request.extensions
+        if _HANDLING in extensions or request.url.host not in observer.hosts:
             return self.transport.handle_request(request)
 
-        token = _HANDLING.set(True)
+        extensions[_HANDLING] = True
         start = time.perf_counter()
         try:
             response = self.transport.handle_request(request)
@@ -75,10 +66,8 @@ class InstrumentedTransport(httpx.BaseTransport):
                 observer.record_exception(request, exc, start, trace.get_current_span())
             raise
         finally:
-            _HANDLING.reset(token)
+            extensions.pop(_HANDLING, None)
         end = time.perf_counter()
-
-        _bind_request(response, request)
 
         try:
             call = observer.begin(response, request, start, end)
@@ -120,10 +109,11 @@ class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         observer = self._observer
-        if _HANDLING.get() or not observer.matches(request):
+        extensions = request.extensions
+        if _HANDLING in extensions or request.url.host not in observer.hosts:
             return await self.transport.handle_async_request(request)
 
-        token = _HANDLING.set(True)
+        extensions[_HANDLING] = True
         start = time.perf_counter()
         try:
             response = await self.transport.handle_async_request(request)
@@ -133,10 +123,8 @@ class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
                 observer.record_exception(request, exc, start, trace.get_current_span())
             raise
         finally:
-            _HANDLING.reset(token)
+            extensions.pop(_HANDLING, None)
         end = time.perf_counter()
-
-        _bind_request(response, request)
 
         try:
             call = observer.begin(response, request, start, end)

@@ -39,3 +39,21 @@ def test_quick_benchmark_reports_every_part(tmp_path: Path) -> None:
     assert figures["Scrape with every series populated"]["exposition_samples"] > 0
     assert "parse_body() of the body" in figures["Unit costs, µs, best of 7"]
     assert "| bare httpx (twin) |" in completed.stdout
+
+
+def test_quick_instruction_count_runs(tmp_path: Path) -> None:
+    figures_path = tmp_path / "figures.json"
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--quick", "--only", "instructions", "--json", str(figures_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr
+
+    rows = {row["name"]: row for row in json.loads(figures_path.read_text())["instructions"]}
+    assert set(rows) == {"bare httpx", "connectly hooks"}
+    assert rows["bare httpx"]["per_request"] > 0
+    # Counts, not times: the hooks run code that bare httpx does not.
+    assert rows["connectly hooks"]["added"] > 0
+    assert "| connectly hooks | ok |" in completed.stdout

@@ -15,8 +15,13 @@ from prometheus_client import CollectorRegistry
 import connectly_obs
 from connectly_obs import ConnectlyError
 from connectly_obs._body import parse_body
-from connectly_obs._metrics import metrics_for
-from connectly_obs._names import ERRORS_TOTAL, REQUEST_DURATION_SECONDS, REQUESTS_TOTAL
+from connectly_obs._metrics import EXEMPLAR_INTERVAL_SECONDS, metrics_for
+from connectly_obs._names import (
+    ERRORS_TOTAL,
+    EXEMPLAR_CNT_TRACE_ID,
+    REQUEST_DURATION_SECONDS,
+    REQUESTS_TOTAL,
+)
 from tests.core.helpers import PATH, ROUTE, error_body, errors, requests
 
 JSON = httpx.Headers({"Content-Type": "application/json"})
@@ -161,3 +166,51 @@ def test_hook_sets_count_only_their_hosts() -> None:
             f"{REQUEST_DURATION_SECONDS}_count", {"method": "POST", "route": ROUTE, "status_code": "200"}
         )
         assert count == expected
+
+
+def test_exemplars_are_sampled_per_series() -> None:
+    metrics = metrics_for(CollectorRegistry(), record_business_id=False)
+    series = metrics.series("POST", PATH, 429)
+    rate_limit = metrics.error_series(series, "ERROR_TYPE_RATE_LIMIT", "ERROR_CODE_BUSINESS_RATE_LIMIT_REACHED", None)
+    not_found = metrics.error_series(series, "ERROR_TYPE_NOT_FOUND", "ERROR_CODE_MESSAGE_TEMPLATE_NOT_FOUND", None)
+
+    assert rate_limit.exemplar_due(1000.0)
+    assert not rate_limit.exemplar_due(1000.0 + EXEMPLAR_INTERVAL_SECONDS / 2)
+    # Another series has its own interval.
+    assert not_found.exemplar_due(1000.0 + EXEMPLAR_INTERVAL_SECONDS / 2)
+    assert rate_limit.exemplar_due(1000.0 + EXEMPLAR_INTERVAL_SECONDS)
+    assert not rate_limit.exemplar_due(1000.0 + EXEMPLAR_INTERVAL_SECONDS * 1.5)
+
+
+def test_first_error_of_each_series_has_exemplar(registry: CollectorRegistry) -> None:
+    from prometheus_client.openmetrics.exposition import generate_latest
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    bodies = [
+        error_body(trace_id="101"),
+        error_body(type_="ERROR_TYPE_NOT_FOUND", code="ERROR_CODE_MESSAGE_TEMPLATE_NOT_FOUND", trace_id="202"),
+        error_body(trace_id="303"),
+    ]
+    replies = iter(bodies)
+    client = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(429, json=next(replies))),
+        event_hooks=connectly_obs.event_hooks(registry=registry),
+    )
+
+    for _ in bodies:
+        client.post(f"https://api.connectly.ai{PATH}")
+
+    text = generate_latest(registry).decode()
+    samples = {
+        sample.labels["code"]: sample
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == ERRORS_TOTAL
+    }
+    rate_limit = samples["ERROR_CODE_BUSINESS_RATE_LIMIT_REACHED"]
+    not_found = samples["ERROR_CODE_MESSAGE_TEMPLATE_NOT_FOUND"]
+    assert rate_limit.value == 2
+    assert rate_limit.exemplar is not None
+    assert rate_limit.exemplar.labels[EXEMPLAR_CNT_TRACE_ID] in ("101", "303")
+    assert not_found.exemplar is not None
+    assert not_found.exemplar.labels[EXEMPLAR_CNT_TRACE_ID] == "202"
