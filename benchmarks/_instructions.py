@@ -1,6 +1,6 @@
 """Instructions per request, counted by valgrind's callgrind tool.
 
-Timings on a shared machine drift with the load; instruction counts do not.
+Timings on a shared machine drift with the load, but instruction counts do not.
 Each count comes from a child process that sends N requests through one
 variant's client under `valgrind --tool=callgrind`. Two runs with different N
 give the instructions per request as the difference over the difference in N,
@@ -105,7 +105,7 @@ def format_instruction_table(rows: list[InstructionRow]) -> str:
 
 
 def _send(variant_name: str, outcome: str, requests: int) -> None:
-    """Send `requests` requests through one variant's sync client; the body of a child run."""
+    """Send `requests` requests through one variant's sync client, as each child run does."""
     from _variants import PATH, PAYLOAD, VARIANTS, build_client, mock_target
 
     variant = next(variant for variant in VARIANTS if variant.name == variant_name)

@@ -48,7 +48,7 @@ class BodyResult:
 
     @property
     def error(self) -> ConnectlyError | None:
-        """The Connectly error, or None when `reason` says why the body is not one."""
+        """The Connectly error, or None when the body is not one and `reason` is set."""
         if self._error is None and self._data is not None:
             self._error = ConnectlyError.from_dict(self._data, self._status_code)
         return self._error

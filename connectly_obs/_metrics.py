@@ -35,7 +35,7 @@ _BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, ConnectlyMetrics] = (
     weakref.WeakKeyDictionary()
 )
 
-# Entries in the cache from (method, path, status code) to a series. The cache
+# Maximum entries in the cache from (method, path, status code) to a series. The cache
 # is cleared when full, so its memory stays bounded even when every request
 # has a new id in its path.
 _SERIES_CACHE_SIZE = 4096
@@ -76,7 +76,12 @@ class ErrorSeries:
         self.next_exemplar = 0.0
 
     def exemplar_due(self, now: float) -> bool:
-        """Return True, at most once per EXEMPLAR_INTERVAL_SECONDS, when an increment should carry an exemplar."""
+        """Return True when an increment at `now` should carry an exemplar.
+
+        True the first time, then again once EXEMPLAR_INTERVAL_SECONDS have
+        passed. Two threads at the same moment may both get True, which only
+        costs an extra exemplar.
+        """
         if now < self.next_exemplar:
             return False
         self.next_exemplar = now + EXEMPLAR_INTERVAL_SECONDS

@@ -97,9 +97,6 @@ class Observer:
         clone.hosts = self.hosts | extra
         return clone
 
-    def matches(self, request: httpx.Request) -> bool:
-        return request.url.host in self.hosts
-
     # Responses ----------------------------------------------------------
 
     def begin(
