@@ -140,19 +140,20 @@ class ConnectlyMetrics:
         # Every request looks up its series here, so a hit must cost one dict
         # lookup: prometheus_client's labels() validates and joins the label
         # values on every call, and the route template takes regex matches.
-        self._series: dict[tuple[str, str, int], Series] = {}
+        # Observer.begin() reads it directly; only series() adds to it.
+        self.series_by_key: dict[tuple[str, str, int], Series] = {}
         # The same for error responses, by the type and code the server sent.
         self._error_series: dict[tuple[str | None, str | None, Series, str | None], ErrorSeries] = {}
 
     def series(self, method: str, path: str, status_code: int) -> Series:
         """Return the series of a response, creating its label children on first use."""
         key = (method, path, status_code)
-        series = self._series.get(key)
+        series = self.series_by_key.get(key)
         if series is None:
             series = self._new_series(method, path, status_code)
-            if len(self._series) >= _SERIES_CACHE_SIZE:
-                self._series.clear()
-            self._series[key] = series
+            if len(self.series_by_key) >= _SERIES_CACHE_SIZE:
+                self.series_by_key.clear()
+            self.series_by_key[key] = series
         return series
 
     def _new_series(self, method: str, path: str, status_code: int) -> Series:

@@ -76,6 +76,8 @@ class Observer:
         self.hosts = normalize_hosts(hosts)
         self.max_body_bytes = max_body_bytes
         self.metrics: ConnectlyMetrics = metrics_for(registry, record_business_id=record_business_id)
+        # The series cache itself, so that a hit in begin() costs no method call.
+        self._series_by_key = self.metrics.series_by_key
         if tracer_provider is None:
             # The proxy tracer follows the global provider, even one set later.
             tracer = trace.get_tracer(__name__, __version__)
@@ -119,7 +121,8 @@ class Observer:
         extensions[OBSERVED_EXTENSION] = True
 
         status_code = response.status_code
-        series = self.metrics.series(request.method, url.path, status_code)
+        key = (request.method, url.path, status_code)
+        series = self._series_by_key.get(key) or self.metrics.series(*key)
         duration = None if start is None else end - start
         if status_code < 400:
             # The whole success path: no body, no span, no context lookup.
@@ -182,7 +185,12 @@ class Observer:
 
         response = call.response
         response.extensions[ERROR_EXTENSION] = body
-        tracing = self._can_record_span(entry_span)
+        try:
+            tracing = self.spans.can_record(entry_span)
+        except Exception:
+            # Take the span path as if this check did not exist, since
+            # `_record_span` handles its own failures.
+            tracing = True
         metrics = self.metrics
         if body.reason is not None:
             reason = body.reason
@@ -244,14 +252,6 @@ class Observer:
             self._record_span(request, failure, entry_span, start)
         except Exception:
             self.internal_failure("transport_error")
-
-    def _can_record_span(self, entry_span: trace.Span) -> bool:
-        try:
-            return self.spans.can_record(entry_span)
-        except Exception:
-            # Take the span path as if this check did not exist, since
-            # `_record_span` handles its own failures.
-            return True
 
     def _record_span(
         self,

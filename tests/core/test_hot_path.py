@@ -103,7 +103,7 @@ def test_series_cache_stays_bounded() -> None:
     for index in range(10_000):
         metrics.series("POST", f"/v1/businesses/b{index}/send/messages", 200).requests.inc()
 
-    assert len(metrics._series) <= 4096
+    assert len(metrics.series_by_key) <= 4096
     assert registry.get_sample_value(
         REQUESTS_TOTAL, {"method": "POST", "route": ROUTE, "status_code": "200"}
     ) == 10_000
