@@ -49,7 +49,9 @@ _TWIN_TOLERANCE = 0.03
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks that the benchmark runs, in seconds")
-    parser.add_argument("--rounds", type=int, default=36, help="rounds per MockTransport scenario (default 36)")
+    # 104 rounds: eight full rotations of the 13 variants, so that each one
+    # runs in every position of the order equally often.
+    parser.add_argument("--rounds", type=int, default=104, help="rounds per MockTransport scenario (default 104)")
     parser.add_argument("--batch", type=int, default=100, help="requests per timed MockTransport batch (default 100)")
     parser.add_argument("--loopback-rounds", type=int, default=24, help="rounds per loopback scenario (default 24)")
     parser.add_argument("--loopback-batch", type=int, default=30, help="requests per timed loopback batch (default 30)")
