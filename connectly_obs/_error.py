@@ -116,7 +116,6 @@ class ConnectlyError:
         return entry.action if entry else None
 
 
-
 # Fields in constructor order, except `details`, which `_restore` takes last.
 _FIELDS = ("message", "type", "code", "user_title", "user_message", "trace_id", "status_code")
 

@@ -43,6 +43,7 @@ from typing import Any
 
 import pytest
 
+from connectly_obs._names import REQUESTS_TOTAL
 from connectly_obs.alerts import load_config, render
 from tests.support.servers import (
     Alertmanager,
@@ -148,7 +149,9 @@ def _wait_for_metrics(process: subprocess.Popen[bytes], port: int, log: Path) ->
             contextlib.suppress(OSError),
             urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2.0) as response,
         ):
-            if response.status == 200:
+            # Another server on the port, such as Prometheus with its own
+            # /metrics, must not pass for the demo.
+            if response.status == 200 and REQUESTS_TOTAL.encode() in response.read():
                 return
         time.sleep(0.2)
     pytest.fail(f"the demo did not serve /metrics on port {port}:\n{log.read_text()}")

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from connectly_obs._names import REQUESTS_TOTAL
 from tests.support.grafana import expand_variables
 from tests.support.servers import Prometheus, free_port, run_prometheus
 
@@ -70,7 +71,9 @@ def _wait_for_metrics(process: subprocess.Popen[bytes], url: str, log_path: Path
                 f"{url}; its output:\n{log_path.read_text(errors='replace')[-4000:]}"
             )
         with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2.0) as response:
-            if response.status == 200:
+            # Another server on the port, such as Prometheus with its own
+            # /metrics, must not pass for the demo.
+            if response.status == 200 and REQUESTS_TOTAL.encode() in response.read():
                 return
         time.sleep(0.2)
     raise RuntimeError(f"connectly-obs demo did not serve {url} within 300 tries")

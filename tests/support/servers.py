@@ -41,11 +41,22 @@ def find_tool(*names: str) -> str:
     pytest.fail(f"{names[0]} not found on PATH; {_INSTALL_HINT}", pytrace=False)
 
 
+# Ports that free_port() returned in this process. The kernel may hand a port
+# out again as soon as the probing socket closes, so without this a server
+# started later could take the port picked earlier for another one.
+_RETURNED_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """Return a TCP port on 127.0.0.1 that was free a moment ago and not returned before in this process."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _RETURNED_PORTS:
+            _RETURNED_PORTS.add(port)
+            return port
+    raise RuntimeError("found no TCP port on 127.0.0.1 that free_port() had not returned before, in 100 tries")
 
 
 def http_get_json(url: str, timeout: float = 10.0) -> Any:
