@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 # Variants counted, by their names in `_variants.VARIANTS`.
 COUNTED_VARIANTS = (
     "bare httpx",
@@ -106,13 +108,13 @@ def format_instruction_table(rows: list[InstructionRow]) -> str:
 
 def _send(variant_name: str, outcome: str, requests: int) -> None:
     """Send `requests` requests through one variant's sync client, as each child run does."""
-    from _variants import PATH, PAYLOAD, VARIANTS, build_client, mock_target
+    from _overhead import sync_batch
+    from _variants import VARIANTS, build_client, mock_target
 
     variant = next(variant for variant in VARIANTS if variant.name == variant_name)
     built = build_client(variant, mock_target(outcome), is_async=False)
-    post = built.client.post
-    for _ in range(requests):
-        post(PATH, json=PAYLOAD)
+    assert isinstance(built.client, httpx.Client)
+    sync_batch(built.client, requests)
 
 
 if __name__ == "__main__":

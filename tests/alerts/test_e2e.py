@@ -36,15 +36,14 @@ import contextlib
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connectly_obs._names import REQUESTS_TOTAL
 from connectly_obs.alerts import load_config, render
+from tests.support.live import wait_for_demo_metrics
 from tests.support.servers import (
     Alertmanager,
     Prometheus,
@@ -129,7 +128,7 @@ def _demo(workdir: Path, name: str, scenario: str, port: int, seconds: int) -> I
     with (workdir / f"{name}.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     try:
-        _wait_for_metrics(process, port, workdir / f"{name}.log")
+        wait_for_demo_metrics(process, f"http://127.0.0.1:{port}/metrics", workdir / f"{name}.log", tries=100)
         yield process
     finally:
         if process.poll() is None:
@@ -139,22 +138,6 @@ def _demo(workdir: Path, name: str, scenario: str, port: int, seconds: int) -> I
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=15)
-
-
-def _wait_for_metrics(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    for _ in range(100):
-        if process.poll() is not None:
-            pytest.fail(f"the demo exited with status {process.returncode}:\n{log.read_text()}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2.0) as response,
-        ):
-            # Another server on the port, such as Prometheus with its own
-            # /metrics, must not pass for the demo.
-            if response.status == 200 and REQUESTS_TOTAL.encode() in response.read():
-                return
-        time.sleep(0.2)
-    pytest.fail(f"the demo did not serve /metrics on port {port}:\n{log.read_text()}")
 
 
 def _seen(alertmanager: Alertmanager) -> set[tuple[str, str]]:

@@ -63,8 +63,9 @@ def run_exemplars(prometheus: Prometheus, panel: dict[str, Any], expr: str, star
     return prometheus.api("query_exemplars", query=query, start=f"{start:.3f}", end=f"{end:.3f}")
 
 
-def _wait_for_metrics(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    for _ in range(300):
+def wait_for_demo_metrics(process: subprocess.Popen[bytes], url: str, log_path: Path, *, tries: int = 300) -> None:
+    """Poll `url` every 0.2 s until the demo serves its metrics there, or raise after `tries` polls."""
+    for _ in range(tries):
         if process.poll() is not None:
             raise RuntimeError(
                 f"connectly-obs demo exited with status {process.returncode} before serving "
@@ -76,7 +77,7 @@ def _wait_for_metrics(process: subprocess.Popen[bytes], url: str, log_path: Path
             if response.status == 200 and REQUESTS_TOTAL.encode() in response.read():
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"connectly-obs demo did not serve {url} within 300 tries")
+    raise RuntimeError(f"connectly-obs demo did not serve {url} within {tries} tries")
 
 
 @contextlib.contextmanager
@@ -99,7 +100,7 @@ def run_demo(workdir: Path, *, scenario: str, duration: int, rate: int, port: in
     with log_path.open("wb") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_for_metrics(process, f"http://127.0.0.1:{port}/metrics", log_path)
+        wait_for_demo_metrics(process, f"http://127.0.0.1:{port}/metrics", log_path)
         yield f"127.0.0.1:{port}"
     finally:
         if process.poll() is None:
