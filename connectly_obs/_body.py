@@ -72,20 +72,28 @@ def parse_body(
     if not complete or len(content) > max_bytes:
         return BodyResult(reason="too_large")
 
-    encoding = headers.get("content-encoding") if encoded else None
-    if encoding:
-        decoded = _decode_content(content, encoding, max_bytes)
+    # `in` spares the KeyError that get() raises and catches for a missing header.
+    if encoded and "content-encoding" in headers:
+        decoded = _decode_content(content, headers["content-encoding"], max_bytes)
         if decoded is None:
             return BodyResult(reason="undecodable")
         if len(decoded) > max_bytes:
             return BodyResult(reason="too_large")
         content = decoded
 
-    text = _decode_text(content, headers)
+    # ASCII without NUL bytes reads the same in UTF-8, in the ISO-8859 and
+    # Windows code pages and in every other ASCII-compatible charset, so the
+    # charset matters only for other text. UTF-16 and UTF-32 text has a NUL
+    # byte beside every ASCII character, and a byte order mark is not ASCII.
+    # Decoding as UTF-8 first is the cheapest test: str.isascii() reads a flag.
+    # NOTE: a charset that is neither (UTF-7, say) is read as ASCII here.
+    text = content.decode("utf-8", "replace")
+    if not text.isascii() or "\x00" in text:
+        text = _decode_text(content, text, headers)
     stripped = text.strip()
     if not stripped:
         return BodyResult(reason="empty")
-    if stripped.startswith("<"):
+    if stripped[0] == "<":
         return BodyResult(reason="html")
 
     try:
@@ -103,7 +111,7 @@ def parse_body(
         # Another value follows the first, which json.loads() rejects too.
         return BodyResult(reason="not_json")
 
-    fields = error_fields(data) if isinstance(data, dict) else None
+    fields = error_fields(data)
     if fields is None:
         return BodyResult(reason="wrong_shape")
     return BodyResult(None, data, fields, status_code)
@@ -138,28 +146,22 @@ def _decode_content(content: bytes, encoding: str, max_bytes: int) -> bytes | No
     return decoded
 
 
-def _decode_text(content: bytes, headers: httpx.Headers) -> str:
-    # ASCII without NUL bytes reads the same in UTF-8, in the ISO-8859 and
-    # Windows code pages and in every other ASCII-compatible charset, so the
-    # header lookup can wait. UTF-16 and UTF-32 text has a NUL byte beside
-    # every ASCII character, and a byte order mark is not ASCII. Decoding as
-    # UTF-8 first is the cheapest test: str.isascii() reads a flag.
-    # NOTE: a charset that is neither (UTF-7, say) is read as ASCII here.
-    text = content.decode("utf-8", "replace")
-    if text.isascii() and "\x00" not in text:
-        return text
+def _decode_text(content: bytes, utf8_text: str, headers: httpx.Headers) -> str:
+    """Decode a body that is not plain ASCII, by its byte order mark or charset.
 
+    `utf8_text` is `content` decoded as UTF-8, returned when neither applies.
+    """
+    if content.startswith(b"\xef\xbb\xbf"):
+        return content[3:].decode("utf-8", "replace")
     content_type = headers.get("content-type")
     # Connectly sends a bare "application/json", so most bodies skip the split.
     charset = _charset(content_type) if content_type and ";" in content_type else None
-    if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8", "replace")
     if charset is None:
-        return text
+        return utf8_text
     try:
         return content.decode(charset, "replace")
     except LookupError:
-        return text
+        return utf8_text
 
 
 def _charset(content_type: str) -> str | None:

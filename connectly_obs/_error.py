@@ -54,7 +54,8 @@ def error_fields(data: object) -> tuple[str | None, str | None, str | None] | No
         code = None
     if type_ is None and code is None:
         return None
-    return type_, code, _string(get("cntTraceId"))
+    trace_id = get("cntTraceId")
+    return type_, code, trace_id if isinstance(trace_id, str) else None
 
 
 @dataclass(frozen=True)

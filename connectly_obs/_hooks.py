@@ -63,7 +63,7 @@ def event_hooks(
             if call is None:
                 return
             prefix = None
-            if observer.needs_body(call):
+            if call.content is None:
                 prefix = read_prefix(response, observer.max_body_bytes)
             observer.complete(call, prefix)
         except Exception:
@@ -111,7 +111,7 @@ def async_event_hooks(
             if call is None:
                 return
             prefix = None
-            if observer.needs_body(call):
+            if call.content is None:
                 prefix = await read_prefix_async(response, observer.max_body_bytes)
             observer.complete(call, prefix)
         except Exception:

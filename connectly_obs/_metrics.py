@@ -142,8 +142,10 @@ class ConnectlyMetrics:
         # values on every call, and the route template takes regex matches.
         # Observer.begin() reads it directly; only series() adds to it.
         self.series_by_key: dict[tuple[str, str, int], Series] = {}
-        # The same for error responses, by the type and code the server sent.
-        self._error_series: dict[tuple[str | None, str | None, Series, str | None], ErrorSeries] = {}
+        # The same for error responses, by the type and code the server sent,
+        # the series and the business id label value. Observer.finish() reads
+        # it directly; only error_series() adds to it.
+        self.error_series_by_key: dict[tuple[str | None, str | None, Series, str | None], ErrorSeries] = {}
 
     def series(self, method: str, path: str, status_code: int) -> Series:
         """Return the series of a response, creating its label children on first use."""
@@ -169,7 +171,7 @@ class ConnectlyMetrics:
         business ids are recorded, and None otherwise.
         """
         key = (error_type, error_code, series, business_id)
-        error_series = self._error_series.get(key)
+        error_series = self.error_series_by_key.get(key)
         if error_series is None:
             type_label = self.labels.error_type(error_type)
             code_label = self.labels.error_code(error_code)
@@ -177,9 +179,9 @@ class ConnectlyMetrics:
             if business_id is not None:
                 values.append(business_id)
             error_series = ErrorSeries(type_label, code_label, self.errors.labels(*values))
-            if len(self._error_series) >= _SERIES_CACHE_SIZE:
-                self._error_series.clear()
-            self._error_series[key] = error_series
+            if len(self.error_series_by_key) >= _SERIES_CACHE_SIZE:
+                self.error_series_by_key.clear()
+            self.error_series_by_key[key] = error_series
         return error_series
 
 

@@ -43,7 +43,7 @@ START_EXTENSION_PREFIX = "connectly_obs.start."
 class _Call:
     """An error response whose body is still to be classified."""
 
-    __slots__ = ("duration", "request", "response", "series", "start")
+    __slots__ = ("content", "duration", "request", "response", "series", "start")
 
     def __init__(
         self,
@@ -58,6 +58,16 @@ class _Call:
         self.series = series
         self.duration = duration
         self.start = start
+        # The decoded body when the response has been read already, and None
+        # when it must still be read from the stream. A consumed stream has
+        # either been read, or iterated raw by the caller.
+        content = None
+        if response.is_stream_consumed:
+            try:
+                content = response.content
+            except httpx.ResponseNotRead:
+                content = None
+        self.content = content
 
 
 class Observer:
@@ -110,7 +120,8 @@ class Observer:
         by a caller that matched the request's host, or None when the host is
         still to be matched. Returns a call to pass to `complete()` for an
         error response, and None for a success, a response to another host, or
-        one already recorded.
+        one already recorded. The caller reads the error body first when the
+        call's `content` is None.
         """
         extensions = response.extensions
         if OBSERVED_EXTENSION in extensions:
@@ -132,49 +143,37 @@ class Observer:
             return None
         return _Call(request, response, series, duration, start)
 
-    def needs_body(self, call: _Call) -> bool:
-        """Return True when the error body must still be read from the response stream."""
-        response = call.response
-        if not response.is_stream_consumed:
-            return True
-        # A consumed stream has either been read, or iterated raw by the caller.
-        try:
-            response.content  # noqa: B018 - raises ResponseNotRead for an unread body
-        except httpx.ResponseNotRead:
-            return True
-        return False
-
     def complete(self, call: _Call, prefix: BodyPrefix | None) -> None:
         """Classify the body of an error response, then record the call.
 
-        `prefix` is the raw start of the body when `needs_body()` was True.
+        `prefix` is the raw start of the body when the call's `content` was None.
         """
-        body = self.classify(call, prefix)
-        # The current span is still the one the call started in: an
-        # instrumentation wrapped outside our transport keeps its span current.
-        self.finish(call, body, trace.get_current_span())
-
-    def classify(self, call: _Call, prefix: BodyPrefix | None) -> BodyResult:
-        """Classify an error body read as a raw prefix, or read already (`prefix` None)."""
         response = call.response
         if prefix is None:
-            return parse_body(
-                response.content,
+            # The body was read before begin(); a caller that passes no
+            # prefix for an unread body gets ResponseNotRead here.
+            content = call.content if call.content is not None else response.content
+            body = parse_body(
+                content,
                 response.headers,
                 response.status_code,
                 encoded=False,
                 max_bytes=self.max_body_bytes,
             )
-        if prefix.failed:
-            return BodyResult(reason="read_failed")
-        return parse_body(
-            prefix.content,
-            response.headers,
-            response.status_code,
-            encoded=True,
-            complete=prefix.complete,
-            max_bytes=self.max_body_bytes,
-        )
+        elif prefix.failed:
+            body = BodyResult(reason="read_failed")
+        else:
+            body = parse_body(
+                prefix.content,
+                response.headers,
+                response.status_code,
+                encoded=True,
+                complete=prefix.complete,
+                max_bytes=self.max_body_bytes,
+            )
+        # The current span is still the one the call started in: an
+        # instrumentation wrapped outside our transport keeps its span current.
+        self.finish(call, body, trace.get_current_span())
 
     def finish(self, call: _Call, body: BodyResult, entry_span: trace.Span) -> None:
         """Record a classified error response: counters, histogram and a span."""
@@ -209,7 +208,10 @@ class Observer:
             return
 
         business_id = metrics.labels.business_id(call.request.url.path) if metrics.record_business_id else None
-        error_series = metrics.error_series(series, body.type, body.code, business_id)
+        error_type, error_code = body.type, body.code
+        error_series = metrics.error_series_by_key.get(
+            (error_type, error_code, series, business_id)
+        ) or metrics.error_series(series, error_type, error_code, business_id)
         span_context = None
         if tracing:
             failure = CallFailure(

@@ -73,7 +73,7 @@ class InstrumentedTransport(httpx.BaseTransport):
             call = observer.begin(response, request, start, end)
             if call is not None:
                 prefix = None
-                if observer.needs_body(call):
+                if call.content is None:
                     try:
                         prefix = read_prefix(response, observer.max_body_bytes)
                     except BaseException as exc:
@@ -130,7 +130,7 @@ class AsyncInstrumentedTransport(httpx.AsyncBaseTransport):
             call = observer.begin(response, request, start, end)
             if call is not None:
                 prefix = None
-                if observer.needs_body(call):
+                if call.content is None:
                     try:
                         prefix = await read_prefix_async(response, observer.max_body_bytes)
                     except BaseException as exc:

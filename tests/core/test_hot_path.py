@@ -117,7 +117,7 @@ def test_error_series_cache_stays_bounded() -> None:
     for index in range(10_000):
         metrics.error_series(series, "ERROR_TYPE_RATE_LIMIT", f"ERROR_CODE_GARBAGE_{index}", None).errors.inc()
 
-    assert len(metrics._error_series) <= 4096
+    assert len(metrics.error_series_by_key) <= 4096
     codes = {
         sample.labels["code"]
         for family in registry.collect()
