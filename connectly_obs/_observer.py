@@ -150,7 +150,7 @@ class Observer:
         """
         response = call.response
         if prefix is None:
-            # The body was read before begin(); a caller that passes no
+            # The body was read before begin(). A caller that passes no
             # prefix for an unread body gets ResponseNotRead here.
             content = call.content if call.content is not None else response.content
             body = parse_body(
