@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from ._catalog import CatalogEntry, lookup
 
@@ -16,7 +15,35 @@ __all__ = ["ERROR_EXTENSION", "ConnectlyError", "error_fields"]
 # caller has not read yet.
 ERROR_EXTENSION = "connectly_obs.error"
 
-_EMPTY: Mapping[str, Any] = types.MappingProxyType({})
+
+class _ReadOnlyDict(dict[str, Any]):
+    """A dict that rejects every change, the type of `ConnectlyError.details`.
+
+    A dict subclass rather than a MappingProxyType, so that dataclasses.asdict(),
+    copy.deepcopy(), pickle and json.dumps() take it like any dict.
+    """
+
+    __slots__ = ()
+
+    def _reject(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("ConnectlyError.details is read-only. To change it, copy it first with dict(error.details)")
+
+    __setitem__ = _reject
+    __delitem__ = _reject
+    __ior__ = _reject
+    clear = _reject
+    pop = _reject
+    popitem = _reject
+    setdefault = _reject
+    update = _reject
+
+    def __reduce__(self) -> tuple[type[_ReadOnlyDict], tuple[dict[str, Any]]]:
+        # copy and pickle would otherwise rebuild a dict subclass item by item
+        # through __setitem__, which this class rejects.
+        return (type(self), (dict(self),))
+
+
+_EMPTY: Mapping[str, Any] = _ReadOnlyDict()
 
 
 def _string(value: object) -> str | None:
@@ -30,10 +57,12 @@ _MAPPING_TYPES = (dict, Mapping)
 
 def _frozen_details(value: object) -> Mapping[str, Any]:
     # Connectly mostly sends empty details, which share one empty mapping
-    # rather than get a copy and a proxy each.
+    # rather than get a copy each.
+    if isinstance(value, _ReadOnlyDict):
+        return value
     if not isinstance(value, _MAPPING_TYPES) or not value:
         return _EMPTY
-    return types.MappingProxyType(dict(value))
+    return _ReadOnlyDict(value)
 
 
 def error_fields(data: object) -> tuple[str | None, str | None, str | None] | None:
@@ -65,7 +94,8 @@ class ConnectlyError:
     Fields the server left out, or sent with the wrong JSON type, are None
     (or an empty mapping for `details`). Values are kept exactly as sent: this
     value is for the application, so it is not redacted. The library redacts
-    only what it exports.
+    only what it exports. `details` is a read-only dict, so that
+    dataclasses.asdict() and json.dumps() work on the value.
     """
 
     message: str | None
@@ -76,6 +106,11 @@ class ConnectlyError:
     trace_id: str | None
     details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, hash=False)
     status_code: int | None = None
+
+    def __post_init__(self) -> None:
+        # Copy `details` into a read-only dict however the value was built,
+        # so that a caller's later change to its own dict cannot reach it.
+        object.__setattr__(self, "details", _frozen_details(self.details))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], status_code: int | None = None) -> ConnectlyError | None:
@@ -101,10 +136,6 @@ class ConnectlyError:
             status_code=status_code,
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # A MappingProxyType cannot be pickled, so `details` travels as a dict.
-        return (_restore, (*(getattr(self, name) for name in _FIELDS), dict(self.details)))
-
     @property
     def documentation(self) -> CatalogEntry | None:
         """The catalog entry of the code, or of the type when the code is not documented."""
@@ -115,29 +146,3 @@ class ConnectlyError:
         """What to do about this error, from Connectly's documentation, if the code or type is documented."""
         entry = self.documentation
         return entry.action if entry else None
-
-
-# Fields in constructor order, except `details`, which `_restore` takes last.
-_FIELDS = ("message", "type", "code", "user_title", "user_message", "trace_id", "status_code")
-
-
-def _restore(
-    message: str | None,
-    type_: str | None,
-    code: str | None,
-    user_title: str | None,
-    user_message: str | None,
-    trace_id: str | None,
-    status_code: int | None,
-    details: Mapping[str, Any],
-) -> ConnectlyError:
-    return ConnectlyError(
-        message=message,
-        type=type_,
-        code=code,
-        user_title=user_title,
-        user_message=user_message,
-        trace_id=trace_id,
-        details=_frozen_details(details),
-        status_code=status_code,
-    )

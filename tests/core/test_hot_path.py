@@ -7,6 +7,7 @@ import dataclasses
 import json
 import pickle
 import types
+from typing import Any
 
 import httpx
 import pytest
@@ -37,13 +38,68 @@ def test_from_dict_equals_constructor() -> None:
         user_title=body["userTitle"],
         user_message=body["userMessage"],
         trace_id=body["cntTraceId"],
-        details=types.MappingProxyType({"field": "to"}),
+        details={"field": "to"},
         status_code=429,
     )
 
     assert parsed == built
     assert hash(parsed) == hash(built)
     assert repr(parsed) == repr(built)
+
+
+def test_constructor_copies_details() -> None:
+    details = {"field": "to"}
+    error = ConnectlyError("m", "ERROR_TYPE_RATE_LIMIT", None, None, None, None, details=details)
+
+    details["field"] = "from"
+
+    assert error.details == {"field": "to"}
+    with pytest.raises(TypeError, match="read-only"):
+        error.details["field"] = "from"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("details", [None, [], "text", types.MappingProxyType({})])
+def test_constructor_empties_odd_details(details: object) -> None:
+    error = ConnectlyError("m", "ERROR_TYPE_RATE_LIMIT", None, None, None, None, details=details)  # type: ignore[arg-type]
+
+    assert error.details == {}
+
+
+def test_details_reject_every_change() -> None:
+    error = ConnectlyError.from_dict({**error_body(), "details": {"field": "to"}}, 429)
+    assert error is not None
+    details: Any = error.details
+    changes = {
+        "setitem": lambda: details.__setitem__("field", "from"),
+        "delitem": lambda: details.__delitem__("field"),
+        "ior": lambda: details.__ior__({"new": 1}),
+        "clear": details.clear,
+        "pop": lambda: details.pop("field"),
+        "popitem": details.popitem,
+        "setdefault": lambda: details.setdefault("new", 1),
+        "update": lambda: details.update(new=1),
+    }
+
+    for name, change in changes.items():
+        with pytest.raises(TypeError, match="read-only"):
+            change()
+        assert dict(details) == {"field": "to"}, name
+
+
+def test_error_converts_like_any_dataclass() -> None:
+    error = ConnectlyError.from_dict({**error_body(), "details": {"field": "to", "hints": ["a"]}}, 429)
+    assert error is not None
+
+    as_dict = dataclasses.asdict(error)
+    copied = copy.deepcopy(error)
+
+    assert as_dict["details"] == {"field": "to", "hints": ["a"]}
+    assert as_dict["code"] == "ERROR_CODE_BUSINESS_RATE_LIMIT_REACHED"
+    assert json.loads(json.dumps(as_dict))["details"] == {"field": "to", "hints": ["a"]}
+    assert copied == error
+    assert copied.details is not error.details
+    with pytest.raises(TypeError, match="read-only"):
+        copied.details["field"] = "from"  # type: ignore[index]
 
 
 def test_from_dict_value_stays_frozen() -> None:
@@ -65,7 +121,7 @@ def test_error_survives_pickle() -> None:
     assert restored == error
     assert dict(restored.details) == {"field": "to"}
     with pytest.raises(TypeError):
-        restored.details["field"] = "from"  # type: ignore[index]
+        restored.details["field"] = "from"
 
 
 @pytest.mark.parametrize("charset", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
