@@ -54,6 +54,9 @@ from ._redact import clean_text, redact_phone_numbers
 
 __all__ = ["CallFailure", "SpanRecorder", "exemplar_for"]
 
+# The request header that carries the Connectly API key.
+API_KEY_HEADER = "X-API-Key"
+
 # url.template is still an incubating attribute in opentelemetry-semantic-conventions.
 URL_TEMPLATE = "url.template"
 
@@ -122,7 +125,7 @@ class SpanRecorder:
         if parent.is_valid:
             entry_context = entry_span.get_span_context()
             if entry_span.is_recording() and entry_context.span_id == parent.span_id:
-                _annotate(entry_span, failure)
+                _annotate(entry_span, failure, request)
                 return entry_context
             span = self._tracer.start_span(
                 ERROR_SPAN_NAME, context=parent_context, kind=SpanKind.INTERNAL
@@ -134,7 +137,7 @@ class SpanRecorder:
             if span.is_recording():
                 span.set_attributes(_http_attributes(request, failure))
         try:
-            _annotate(span, failure)
+            _annotate(span, failure, request)
             return span.get_span_context()
         finally:
             span.end()
@@ -157,7 +160,7 @@ def _http_attributes(request: httpx.Request, failure: CallFailure) -> dict[str, 
     return attributes
 
 
-def _annotate(span: trace.Span, failure: CallFailure) -> None:
+def _annotate(span: trace.Span, failure: CallFailure, request: httpx.Request) -> None:
     if not span.is_recording():
         return
 
@@ -176,13 +179,13 @@ def _annotate(span: trace.Span, failure: CallFailure) -> None:
         trace_id = _valid_cnt_trace_id(error.trace_id)
         if trace_id is not None:
             attributes[ATTR_TRACE_ID] = trace_id
-        span.add_event(EVENT_ERROR, _message_attributes(error))
+        span.add_event(EVENT_ERROR, _message_attributes(error, request.headers.get(API_KEY_HEADER)))
 
     span.set_attributes(attributes)
     span.set_status(Status(StatusCode.ERROR, failure.error_type))
 
 
-def _message_attributes(error: ConnectlyError) -> Mapping[str, AttributeValue]:
+def _message_attributes(error: ConnectlyError, api_key: str | None) -> Mapping[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {}
     for key, value in (
         (ATTR_ERROR_MESSAGE, error.message),
@@ -190,7 +193,7 @@ def _message_attributes(error: ConnectlyError) -> Mapping[str, AttributeValue]:
         (ATTR_ERROR_USER_MESSAGE, error.user_message),
     ):
         if value:
-            attributes[key] = clean_text(value)
+            attributes[key] = clean_text(value, api_key)
     return attributes
 
 

@@ -74,11 +74,20 @@ def test_method_and_status_labels() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["+1 415 555 0123", "+14155550123", "call (415) 555-0123 now", "+44 20 7946 0958", "5511987654321"],
+    [
+        "+1 415 555 0123",
+        "+14155550123",
+        "call (415) 555-0123 now",
+        "call (415) 555 0123 now",
+        "+1 (415) 555-0123",
+        "+44 20 7946 0958",
+        "5511987654321",
+    ],
 )
 def test_phone_numbers_are_redacted(text: str) -> None:
     redacted = redact_phone_numbers(text)
     assert "[redacted phone]" in redacted
+    assert "415" not in redacted
     assert "555" not in redacted
     assert "7946" not in redacted
     assert "98765" not in redacted
@@ -86,6 +95,24 @@ def test_phone_numbers_are_redacted(text: str) -> None:
 
 def test_trace_ids_are_not_redacted() -> None:
     assert redact_phone_numbers("trace 11824978358485860716") == "trace 11824978358485860716"
+
+
+def test_clean_text_removes_api_key() -> None:
+    key = "cnt_live_8f3a9c2b7d"
+    # The second copy straddles the 1,024-character cut.
+    text = f"Invalid API key {key} for business " + "x" * 966 + key
+
+    cleaned = clean_text(text, key)
+
+    assert key not in cleaned
+    assert "cnt_live" not in cleaned
+    assert cleaned.startswith("Invalid API key [redacted api key] for business")
+
+
+def test_clean_text_keeps_short_keys() -> None:
+    # Test keys such as "k" are too short to remove without garbling words.
+    assert clean_text("keep looking", "k") == "keep looking"
+    assert clean_text("no key here", None) == "no key here"
 
 
 def test_clean_text_bounds_and_repairs() -> None:

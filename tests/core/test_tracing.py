@@ -21,7 +21,7 @@ import connectly_obs
 from connectly_obs._names import ATTR_ERROR_CODE, ATTR_ERROR_MESSAGE, ATTR_ERROR_TYPE, ATTR_TRACE_ID, EVENT_ERROR
 from connectly_obs.testing import REPLY_HEADER, FakeConnectlyAPI
 from tests.conftest import API_KEY
-from tests.core.helpers import PATH
+from tests.core.helpers import PATH, error_response
 
 PHONE_DIGITS = re.compile(r"415\D?555\D?01|7946\D?0958")
 
@@ -224,3 +224,39 @@ def test_broken_tracer_provider_does_not_reach_caller(
               "route": "/v1/businesses/{businessId}/send/messages"}
     assert registry.get_sample_value("connectly_api_errors_total", labels) == 1
     assert registry.get_sample_value("connectly_obs_hook_errors_total", {"stage": "span"}) == 1
+
+
+@pytest.mark.parametrize("mode", ["event_hooks", "instrument"])
+def test_echoed_api_key_not_exported(
+    mode: str,
+    registry: CollectorRegistry,
+    traced: tuple[TracerProvider, InMemorySpanExporter, SpanCounter],
+) -> None:
+    provider, exporter, _ = traced
+
+    def echo_key(request: httpx.Request) -> httpx.Response:
+        message = f"API key {request.headers['X-API-Key']} is not valid"
+        return error_response(401, type_="ERROR_TYPE_AUTHENTICATION", code="ERROR_CODE_UNSPECIFIED", message=message)
+
+    options: dict[str, Any] = {"registry": registry, "tracer_provider": provider}
+    transport = httpx.MockTransport(echo_key)
+    headers = {"X-API-Key": API_KEY}
+    if mode == "event_hooks":
+        client = httpx.Client(
+            base_url="https://api.connectly.ai",
+            transport=transport,
+            headers=headers,
+            event_hooks=connectly_obs.event_hooks(**options),
+        )
+    else:
+        client = connectly_obs.instrument(
+            httpx.Client(base_url="https://api.connectly.ai", transport=transport, headers=headers), **options
+        )
+
+    with client:
+        response = client.post(PATH)
+
+    assert API_KEY in response.text
+    exported = "".join(span.to_json() for span in exporter.get_finished_spans())
+    assert "[redacted api key]" in exported
+    assert API_KEY not in exported
