@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from ._body import DEFAULT_MAX_BODY_BYTES
 from ._observer import Observer
-from ._options import DEFAULT_HOSTS
+from ._options import DEFAULT_HOSTS, require_hosts
 from ._streams import read_prefix, read_prefix_async
 
 __all__ = ["async_event_hooks", "event_hooks"]
@@ -44,6 +44,7 @@ def event_hooks(
         max_body_bytes=max_body_bytes,
     )
 
+    require_hosts(observer.hosts, "hosts is empty")
     hosts = observer.hosts
     start_key = observer.start_extension
     perf_counter = time.perf_counter
@@ -92,6 +93,7 @@ def async_event_hooks(
         max_body_bytes=max_body_bytes,
     )
 
+    require_hosts(observer.hosts, "hosts is empty")
     hosts = observer.hosts
     start_key = observer.start_extension
     perf_counter = time.perf_counter

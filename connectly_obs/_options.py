@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from ._body import DEFAULT_MAX_BODY_BYTES
 
-__all__ = ["DEFAULT_HOSTS", "check_options", "normalize_hosts"]
+__all__ = ["DEFAULT_HOSTS", "check_options", "normalize_hosts", "require_hosts"]
 
 DEFAULT_HOSTS = ("api.connectly.ai",)
 
@@ -33,7 +33,17 @@ def normalize_hosts(hosts: str | Iterable[str]) -> frozenset[str]:
     for host in hosts:
         if not isinstance(host, str):
             raise TypeError(f"hosts entries must be strings, not {type(host).__name__}: {host!r}")
-        name = host.strip().lower().removeprefix("[").removesuffix("]")
+        name = host.strip().lower()
+        if name.startswith("["):
+            # An IPv6 address in URL form, "[::1]", possibly with a port.
+            name, bracket, port = name[1:].partition("]")
+            if not bracket:
+                raise ValueError(f"invalid host {host!r}: the closing ']' is missing. Pass an address such as '::1'")
+            if port:
+                raise ValueError(
+                    f"invalid host {host!r}: pass the address without a port, such as {name!r}. "
+                    "Requests to every port of that host are counted"
+                )
         if "*" in name:
             raise ValueError(
                 f"invalid host {host!r}: wildcards are not supported; list each host name, "
@@ -52,25 +62,37 @@ def normalize_hosts(hosts: str | Iterable[str]) -> frozenset[str]:
     return frozenset(result)
 
 
+def require_hosts(hosts: frozenset[str], problem: str) -> None:
+    """Raise when an empty host list would make the hooks or transports record nothing."""
+    if not hosts:
+        raise ValueError(
+            f"{problem}, so no call would be recorded. Pass at least one host name, "
+            "such as hosts=['api.connectly.ai']"
+        )
+
+
 def check_options(
     registry: object, tracer_provider: object, record_business_id: object, max_body_bytes: object
 ) -> None:
     if registry is not None and not isinstance(registry, CollectorRegistry):
         raise TypeError(
-            f"registry must be a prometheus_client.CollectorRegistry, not {type(registry).__name__}"
+            f"registry must be a prometheus_client.CollectorRegistry, not {type(registry).__name__}. "
+            "Pass one such as CollectorRegistry(), or leave registry out to use prometheus_client.REGISTRY"
         )
     if tracer_provider is not None and not callable(getattr(tracer_provider, "get_tracer", None)):
         raise TypeError(
             "tracer_provider must be an OpenTelemetry TracerProvider, "
-            f"not {type(tracer_provider).__name__}"
+            f"not {type(tracer_provider).__name__}. Pass one such as the SDK's "
+            "opentelemetry.sdk.trace.TracerProvider(), or leave it out to use the global provider"
         )
     if not isinstance(record_business_id, bool):
         raise TypeError(f"record_business_id must be True or False, not {record_business_id!r}")
-    if (
-        not isinstance(max_body_bytes, int)
-        or isinstance(max_body_bytes, bool)
-        or not 0 < max_body_bytes <= _MAX_BODY_LIMIT
-    ):
+    if not isinstance(max_body_bytes, int) or isinstance(max_body_bytes, bool):
+        raise TypeError(
+            f"max_body_bytes must be a whole number of bytes, not {type(max_body_bytes).__name__}: "
+            f"{max_body_bytes!r}. The default is {DEFAULT_MAX_BODY_BYTES}"
+        )
+    if not 0 < max_body_bytes <= _MAX_BODY_LIMIT:
         raise ValueError(
             f"invalid max_body_bytes {max_body_bytes!r}: pass a whole number of bytes "
             f"from 1 to {_MAX_BODY_LIMIT}; the default is {DEFAULT_MAX_BODY_BYTES}"

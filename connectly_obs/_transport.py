@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from ._body import DEFAULT_MAX_BODY_BYTES
 from ._observer import Observer
-from ._options import DEFAULT_HOSTS
+from ._options import DEFAULT_HOSTS, require_hosts
 from ._streams import read_prefix, read_prefix_async
 
 __all__ = ["instrument", "uninstrument"]
@@ -187,6 +187,7 @@ def instrument(
     )
     if client.base_url.host:
         observer = observer.with_hosts([client.base_url.host])
+    require_hosts(observer.hosts, "hosts is empty and the client has no base_url")
 
     # NOTE: httpx has no public API to replace a client's transports, so this
     # uses the same private attributes as opentelemetry-instrumentation-httpx.

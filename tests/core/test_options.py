@@ -7,6 +7,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 import connectly_obs
+from tests.core.helpers import requests
 
 
 @pytest.mark.parametrize(
@@ -14,14 +15,20 @@ import connectly_obs
     [
         ({"hosts": "https://api.connectly.ai"}, ValueError, "not a URL"),
         ({"hosts": ["api.connectly.ai:443"]}, ValueError, "without a port"),
+        ({"hosts": ["[::1]:8080"]}, ValueError, "without a port, such as '::1'"),
+        ({"hosts": ["[::1"]}, ValueError, "closing ']' is missing"),
+        ({"hosts": []}, ValueError, "hosts is empty.*no call would be recorded"),
         ({"hosts": [""]}, ValueError, "invalid host"),
         ({"hosts": 5}, TypeError, "hosts must be"),
         ({"hosts": [b"api.connectly.ai"]}, TypeError, "must be strings"),
         ({"registry": "default"}, TypeError, "CollectorRegistry"),
-        ({"tracer_provider": object()}, TypeError, "TracerProvider"),
+        ({"registry": CollectorRegistry}, TypeError, r"not type\. Pass one such as CollectorRegistry\(\)"),
+        ({"tracer_provider": object()}, TypeError, r"TracerProvider, not object\. Pass one"),
         ({"record_business_id": "yes"}, TypeError, "True or False"),
         ({"max_body_bytes": 0}, ValueError, "max_body_bytes 0"),
         ({"max_body_bytes": 10**9}, ValueError, "from 1 to"),
+        ({"max_body_bytes": "65536"}, TypeError, "whole number of bytes, not str: '65536'"),
+        ({"max_body_bytes": True}, TypeError, "whole number of bytes, not bool"),
     ],
 )
 def test_bad_options_name_value_and_fix(options: dict[str, object], error: type[Exception], message: str) -> None:
@@ -30,6 +37,28 @@ def test_bad_options_name_value_and_fix(options: dict[str, object], error: type[
             factory(**options)  # type: ignore[arg-type]
     with pytest.raises(error, match=message):
         connectly_obs.instrument(httpx.Client(), **options)  # type: ignore[arg-type]
+
+
+def test_bracketed_ipv6_host_counts() -> None:
+    registry = CollectorRegistry()
+    hooks = connectly_obs.event_hooks(registry=registry, hosts=["[::1]"])
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+
+    with httpx.Client(transport=transport, event_hooks=hooks) as client:
+        client.get("http://[::1]:8080/v1/ping")
+
+    assert requests(registry, "200", method="GET", route="/v1/ping") == 1.0
+
+
+def test_instrument_empty_hosts_uses_base_url() -> None:
+    registry = CollectorRegistry()
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    client = httpx.Client(base_url="https://api.connectly.ai", transport=transport)
+
+    with connectly_obs.instrument(client, hosts=[], registry=registry):
+        client.get("/v1/ping")
+
+    assert requests(registry, "200", method="GET", route="/v1/ping") == 1.0
 
 
 def test_instrument_rejects_other_objects() -> None:
