@@ -77,6 +77,13 @@ def test_special_replies(fake_api: FakeConnectlyAPI) -> None:
     assert empty.content == b""
     assert undocumented.json()["code"] not in CODES
     assert unknown.status_code == 400
+    assert "'nonsense'; expected one of ok, undocumented," in unknown.json()["message"]
+
+
+def test_fake_takes_a_burst_of_connections(fake_api: FakeConnectlyAPI) -> None:
+    # A listen backlog of 5 delays the rest of a burst by a SYN retry each.
+    assert fake_api._server is not None
+    assert fake_api._server.request_queue_size >= 64
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))

@@ -28,6 +28,20 @@ def _candidates(value: str) -> list[str]:
     return [f"ERROR_CODE_{name}", f"ERROR_TYPE_{name}"]
 
 
+def _suffix(name: str) -> str:
+    return name.removeprefix("ERROR_CODE_").removeprefix("ERROR_TYPE_")
+
+
+def _close_names(value: str) -> list[str]:
+    """Return up to three documented names that resemble `value`."""
+    # Names are compared without their ERROR_CODE_ or ERROR_TYPE_ prefix,
+    # which would otherwise make every code look close to every other.
+    names = [*CODES, *TYPES]
+    suffixes = {_suffix(name) for name in names}
+    close = difflib.get_close_matches(_suffix(_candidates(value)[0]), suffixes, n=3, cutoff=0.6)
+    return [name for suffix in close for name in names if _suffix(name) == suffix][:3]
+
+
 def run(args: argparse.Namespace) -> int:
     for name in _candidates(args.value):
         entry = lookup(name)
@@ -45,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         print("Action:  Look up the type of the same error, e.g. connectly-obs explain ERROR_TYPE_RATE_LIMIT.")
         return 0
 
-    close = difflib.get_close_matches(_candidates(args.value)[0], [*CODES, *TYPES], n=3, cutoff=0.6)
+    close = _close_names(args.value)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
     print(
         f"connectly-obs: {args.value!r} is not a documented Connectly error type or code.{hint} "

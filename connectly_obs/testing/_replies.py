@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from .._catalog import CODES, TYPES, CatalogEntry
 
-__all__ = ["REPLY_KINDS", "SCENARIOS", "Reply", "build_reply"]
+__all__ = ["REPLY_KINDS", "SCENARIOS", "SPECIAL_KINDS", "Reply", "build_reply"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ _GATEWAY_PAGE = (
 )
 
 # Special reply kinds, beside the documented codes and types.
-_SPECIAL_KINDS = (
+SPECIAL_KINDS = (
     "ok",
     "undocumented",  # a well-formed code that the documentation does not list
     "gateway-502",  # an HTML page from a proxy in front of the API
@@ -46,7 +46,7 @@ _SPECIAL_KINDS = (
     "slow",  # a success that arrives after the client has given up
 )
 
-REPLY_KINDS: tuple[str, ...] = (*_SPECIAL_KINDS, *CODES, *TYPES)
+REPLY_KINDS: tuple[str, ...] = (*SPECIAL_KINDS, *CODES, *TYPES)
 
 # Relative weights of reply kinds per scenario. The demo picks one kind per
 # request at random with these weights.

@@ -9,7 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
-from ._replies import REPLY_KINDS, SCENARIOS, Reply, build_reply, error_reply
+from ._replies import REPLY_KINDS, SCENARIOS, SPECIAL_KINDS, Reply, build_reply, error_reply
 
 __all__ = ["REPLY_HEADER", "FakeConnectlyAPI"]
 
@@ -77,6 +77,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The listen backlog. socketserver's default of 5 makes the kernel drop
+    # the connections of a burst of concurrent requests, such as an
+    # asyncio.gather() of 50 calls, and each dropped one waits a second or
+    # more for its retry.
+    request_queue_size = 128
     # Connection threads end on their own once stopped is set; waiting for
     # idle keep-alive connections would only slow stop() down.
     block_on_close = False
@@ -176,7 +181,11 @@ class FakeConnectlyAPI:
 
         if forced is not None:
             if forced not in REPLY_KINDS:
-                body = json.dumps({"message": f"unknown {REPLY_HEADER} value {forced!r}"}).encode()
+                message = (
+                    f"unknown {REPLY_HEADER} value {forced!r}; expected one of {', '.join(SPECIAL_KINDS)}, "
+                    "or a documented error code or type such as ERROR_CODE_BUSINESS_RATE_LIMIT_REACHED"
+                )
+                body = json.dumps({"message": message}).encode()
                 return Reply(400, body, {"Content-Type": "application/json"})
             return build_reply(forced, rng, slow_seconds=self.slow_seconds)
 

@@ -174,6 +174,13 @@ def test_explain_unknown_value() -> None:
     assert "Did you mean ERROR_CODE_BUSINESS_REACHED_LIMITS" in result.stderr
 
 
+def test_explain_unrelated_value_no_hint() -> None:
+    result = subprocess.run([*COMMAND, "explain", "NOPE"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "'NOPE' is not a documented Connectly error type or code" in result.stderr
+    assert "Did you mean" not in result.stderr
+
+
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
 def test_demo_until_stopped_prints_summary(signal_number: int) -> None:
     port = free_port()
