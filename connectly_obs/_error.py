@@ -94,8 +94,8 @@ class ConnectlyError:
     Fields the server left out, or sent with the wrong JSON type, are None
     (or an empty mapping for `details`). Values are kept exactly as sent: this
     value is for the application, so it is not redacted. The library redacts
-    only what it exports. `details` is a read-only dict, so that
-    dataclasses.asdict() and json.dumps() work on the value.
+    only what it exports. `details` is a dict that is read-only at its top
+    level, so that dataclasses.asdict() and json.dumps() work on the value.
     """
 
     message: str | None
