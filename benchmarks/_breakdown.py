@@ -45,8 +45,7 @@ def _parse_and_count(observer: Observer, *, exemplar: bool) -> ResponseHook:
         assert result.error is not None
         error = result.error
         series = metrics.series("POST", "/v1/businesses/x/send/messages", 429)
-        series.requests.inc()
-        series.duration.observe(0.001)
+        series.count(0.001)
         errors = metrics.error_series(series, error.type, error.code, None).errors
         if exemplar:
             errors.inc(1, exemplar={"cnt_trace_id": str(error.trace_id)})

@@ -17,7 +17,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from ._logging import RateLimitedLogger
 
-__all__ = ["ENV_VAR", "check_setup", "multiprocess_dir", "multiprocess_registry"]
+__all__ = ["ENV_VAR", "check_setup", "multiprocess_dir", "multiprocess_registry", "values_in_files"]
 
 ENV_VAR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -36,7 +36,7 @@ def multiprocess_dir() -> str | None:
     return directory
 
 
-def _values_in_files() -> bool | None:
+def values_in_files() -> bool | None:
     """Return whether prometheus_client chose file-backed values at import, or None if unknown."""
     # NOTE: `ValueClass` and its `_multiprocess` flag are not public API of
     # prometheus_client (read from 0.20 to 0.26). If they change, the check is skipped.
@@ -54,7 +54,7 @@ def check_setup(*, exemplars: bool | None) -> str | None:
     if directory is None:
         return None
 
-    if _values_in_files() is False:
+    if values_in_files() is False:
         _log.warning(
             f"late_import:{directory}",
             "%s is set to %r, but prometheus_client was imported before it was set, so this process "
