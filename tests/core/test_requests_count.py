@@ -106,3 +106,16 @@ def test_file_values_keep_real_counter(in_files: bool | None, monkeypatch: pytes
     assert isinstance(metrics_for(registry, record_business_id=False).requests, Counter)
     assert requests(registry, "200") == 5
     assert duration_count(registry, "200") == 3
+
+
+def test_restricted_registry_keeps_each_family() -> None:
+    registry = CollectorRegistry()
+    send_mix(registry)
+
+    requests_only = generate_latest(registry.restricted_registry([REQUESTS_TOTAL])).decode()
+    durations_only = generate_latest(registry.restricted_registry([f"{REQUEST_DURATION_SECONDS}_count"])).decode()
+
+    assert f"{REQUESTS_TOTAL}{{" in requests_only
+    assert REQUEST_DURATION_SECONDS not in requests_only
+    assert f"{REQUEST_DURATION_SECONDS}_count{{" in durations_only
+    assert REQUESTS_TOTAL not in durations_only
