@@ -188,49 +188,52 @@ class ConnectlyMetrics:
             error_labels.append(LABEL_BUSINESS_ID)
 
         request_labels = [LABEL_METHOD, LABEL_ROUTE, LABEL_STATUS_CODE]
+        # Every metric is built unregistered, then registered all at once below.
         self.duration = Histogram(
             REQUEST_DURATION_SECONDS,
             "Time from sending a Connectly API request to receiving its response headers.",
             request_labels,
             buckets=REQUEST_DURATION_BUCKETS,
-            # Registered below, alone or inside RequestsFromDurations.
             registry=None,
         )
         # Keep a real requests counter where prometheus_client keeps values in
         # files or the mode is unknown, because RequestsFromDurations reads
         # only this process.
         self.requests: Counter | None = None
+        collectors: list[Collector]
         if values_in_files() is False:
             self._untimed = Counter(REQUESTS_TOTAL, REQUESTS_HELP, request_labels, registry=None)
-            registry.register(RequestsFromDurations(self.duration, self._untimed, request_labels))
+            collectors = [RequestsFromDurations(self.duration, self._untimed, request_labels)]
         else:
-            self.requests = Counter(REQUESTS_TOTAL, REQUESTS_HELP, request_labels, registry=registry)
+            self.requests = Counter(REQUESTS_TOTAL, REQUESTS_HELP, request_labels, registry=None)
             self._untimed = self.requests
-            registry.register(self.duration)
+            collectors = [self.requests, self.duration]
         self.errors = Counter(
             ERRORS_TOTAL,
             "Connectly API error responses with a Connectly error body, by type and code.",
             error_labels,
-            registry=registry,
+            registry=None,
         )
         self.unparsed = Counter(
             UNPARSED_ERRORS_TOTAL,
             "Connectly API responses with status 400 or above whose body is not a Connectly error.",
             [LABEL_REASON, LABEL_STATUS_CODE, LABEL_ROUTE],
-            registry=registry,
+            registry=None,
         )
         self.transport_errors = Counter(
             TRANSPORT_ERRORS_TOTAL,
             "Connectly API calls that ended without a response.",
             [LABEL_EXCEPTION, LABEL_ROUTE],
-            registry=registry,
+            registry=None,
         )
         self.hook_errors = Counter(
             HOOK_ERRORS_TOTAL,
             "Failures inside connectly-obs, swallowed so that the request was unaffected.",
             [LABEL_STAGE],
-            registry=registry,
+            registry=None,
         )
+        collectors += [self.errors, self.unparsed, self.transport_errors, self.hook_errors]
+        _register_all(registry, collectors)
 
         # Every request looks up its series here, so a hit must cost one dict
         # lookup: prometheus_client's labels() validates and joins the label
@@ -279,6 +282,27 @@ class ConnectlyMetrics:
                 self.error_series_by_key.clear()
             self.error_series_by_key[key] = error_series
         return error_series
+
+
+def _register_all(registry: CollectorRegistry, collectors: list[Collector]) -> None:
+    """Register every collector, or none of them when one name is taken already.
+
+    Without the rollback, the collectors registered before the clash would
+    stay, and a retry after the fix would fail on them instead.
+    """
+    registered: list[Collector] = []
+    for collector in collectors:
+        try:
+            registry.register(collector)
+        except ValueError as exc:
+            for earlier in registered:
+                registry.unregister(earlier)
+            raise ValueError(
+                f"connectly-obs cannot register its metrics: {exc}. Another collector in this "
+                "registry uses one of these names, so unregister it or pass connectly-obs a "
+                "CollectorRegistry of its own with registry="
+            ) from exc
+        registered.append(collector)
 
 
 def metrics_for(registry: CollectorRegistry | None, *, record_business_id: bool) -> ConnectlyMetrics:

@@ -107,6 +107,13 @@ def multiprocess_registry(directory: str) -> CollectorRegistry:
     next to the merged ones, duplicating every series.
     Raises ValueError when `directory` is not a directory.
     """
-    registry = CollectorRegistry()
+    try:
+        # The file collector has no describe(), so without this option a
+        # `name[]` filter finds no collector and serves an empty page.
+        registry = CollectorRegistry(support_collectors_without_names=True)
+    except TypeError:
+        # NOTE: prometheus_client releases without this option serve an
+        # empty page for a `name[]` filter in multi-process mode.
+        registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]  # untyped upstream
     return registry

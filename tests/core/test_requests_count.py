@@ -11,7 +11,15 @@ from prometheus_client.parser import text_string_to_metric_families
 import connectly_obs
 from connectly_obs import _metrics
 from connectly_obs._metrics import REQUESTS_HELP, metrics_for
-from connectly_obs._names import LABEL_METHOD, LABEL_ROUTE, LABEL_STATUS_CODE, REQUEST_DURATION_SECONDS, REQUESTS_TOTAL
+from connectly_obs._names import (
+    ERRORS_TOTAL,
+    HOOK_ERRORS_TOTAL,
+    LABEL_METHOD,
+    LABEL_ROUTE,
+    LABEL_STATUS_CODE,
+    REQUEST_DURATION_SECONDS,
+    REQUESTS_TOTAL,
+)
 from tests.core.helpers import PATH, ROUTE, error_body, requests
 
 HOST = "api.example"
@@ -91,8 +99,23 @@ def test_taken_name_raises() -> None:
     registry = CollectorRegistry()
     Counter(REQUESTS_TOTAL, "Someone else's counter.", registry=registry)
 
-    with pytest.raises(ValueError, match="Duplicated timeseries"):
+    with pytest.raises(ValueError, match=r"Duplicated timeseries.*CollectorRegistry of its own"):
         metrics_for(registry, record_business_id=False)
+
+
+@pytest.mark.parametrize("taken", [ERRORS_TOTAL, HOOK_ERRORS_TOTAL])
+def test_name_clash_registers_nothing(taken: str) -> None:
+    registry = CollectorRegistry()
+    other = Counter(taken, "Someone else's counter.", registry=registry)
+
+    with pytest.raises(ValueError, match=taken):
+        connectly_obs.event_hooks(registry=registry)
+
+    assert [family.name for family in registry.collect()] == [taken.removesuffix("_total")]
+    # After the fix, a retry succeeds.
+    registry.unregister(other)
+    connectly_obs.event_hooks(registry=registry)
+    assert REQUESTS_TOTAL.removesuffix("_total") in {family.name for family in registry.collect()}
 
 
 @pytest.mark.parametrize("in_files", [True, None])

@@ -53,9 +53,9 @@ def multiprocess_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     value_class.close_all_files()
 
 
-def scrape(app: object, accept: str = OPENMETRICS_ACCEPT) -> httpx.Response:
+def scrape(app: object, accept: str = OPENMETRICS_ACCEPT, path: str = "/metrics") -> httpx.Response:
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://app") as client:  # type: ignore[arg-type]
-        return client.get("/metrics", headers={"Accept": accept})
+        return client.get(path, headers={"Accept": accept})
 
 
 def warnings_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -85,6 +85,19 @@ def test_multiprocess_page_merges_processes(
     # prometheus_client keeps no exemplars in multi-process mode.
     assert all(sample.exemplar is None for sample in samples)
     assert warnings_logged(caplog) == []
+
+
+def test_multiprocess_name_filter(
+    multiprocess_dir: Path, registry: CollectorRegistry, fake_api: FakeConnectlyAPI
+) -> None:
+    record_traffic(registry, fake_api, errors=1, ok=2)
+
+    response = scrape(connectly_obs.make_wsgi_app(registry=registry), path=f"/metrics?name[]={REQUESTS_TOTAL}")
+
+    assert response.status_code == 200
+    samples = [s for f in parse_openmetrics(response.text) for s in f.samples]
+    assert {sample.name for sample in samples} == {REQUESTS_TOTAL}
+    assert sum(sample.value for sample in samples) == 3
 
 
 def test_correct_single_process_setup_logs_nothing(
