@@ -58,7 +58,9 @@ class Response:
 def _check_options(registry: object, exemplars: object) -> None:
     if registry is not None and not isinstance(registry, CollectorRegistry):
         raise TypeError(
-            f"registry must be a prometheus_client.CollectorRegistry, not {type(registry).__name__}"
+            f"registry must be a prometheus_client.CollectorRegistry, not {type(registry).__name__}. "
+            "Pass the registry that the hooks record into, or leave registry out to serve "
+            "prometheus_client.REGISTRY"
         )
     if exemplars is not None and not isinstance(exemplars, bool):
         raise TypeError(f"exemplars must be True, False or None, not {exemplars!r}")

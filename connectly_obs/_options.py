@@ -32,7 +32,10 @@ def normalize_hosts(hosts: str | Iterable[str]) -> frozenset[str]:
     result = set()
     for host in hosts:
         if not isinstance(host, str):
-            raise TypeError(f"hosts entries must be strings, not {type(host).__name__}: {host!r}")
+            raise TypeError(
+                f"hosts entries must be strings, not {type(host).__name__}: {host!r}; "
+                "for example hosts=['api.connectly.ai']"
+            )
         name = host.strip().lower()
         if name.startswith("["):
             # An IPv6 address in URL form, "[::1]", possibly with a port.

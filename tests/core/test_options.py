@@ -21,6 +21,7 @@ from tests.core.helpers import requests
         ({"hosts": [""]}, ValueError, "invalid host"),
         ({"hosts": 5}, TypeError, "hosts must be"),
         ({"hosts": [b"api.connectly.ai"]}, TypeError, "must be strings"),
+        ({"hosts": [None]}, TypeError, r"not NoneType: None; for example hosts=\['api.connectly.ai'\]"),
         ({"registry": "default"}, TypeError, "CollectorRegistry"),
         ({"registry": CollectorRegistry}, TypeError, r"not type\. Pass one such as CollectorRegistry\(\)"),
         ({"tracer_provider": object()}, TypeError, r"TracerProvider, not object\. Pass one"),

@@ -96,5 +96,6 @@ def test_server_foreign_address_names_fix(registry: CollectorRegistry) -> None:
 
 
 def test_server_rejects_wrong_registry_type() -> None:
-    with pytest.raises(TypeError, match=r"registry must be a prometheus_client\.CollectorRegistry, not dict"):
+    expected = r"registry must be a prometheus_client\.CollectorRegistry, not dict\. Pass the registry"
+    with pytest.raises(TypeError, match=expected):
         connectly_obs.start_metrics_server(0, registry={})  # type: ignore[arg-type]
