@@ -68,8 +68,9 @@ class Series:
 
     `duration` is the histogram child, and `untimed` the counter child that
     counts a response without a start time. `requests` is the requests counter
-    child when values live in files (multi-process mode) or may, and None
-    otherwise, where the histogram's count is the number of timed responses.
+    child when prometheus_client keeps values in files (multi-process mode) or
+    the mode is unknown. Otherwise it is None, and the histogram's count is the
+    number of timed responses.
     """
 
     __slots__ = ("duration", "method", "requests", "route", "status", "untimed")

@@ -23,10 +23,12 @@ from connectly_obs._names import (
 from tests.core.helpers import PATH, ROUTE, error_body, requests
 
 HOST = "api.example"
+FAIL_PATH = "/v1/businesses/b1/fail"
+FAIL_ROUTE = "/v1/businesses/{businessId}/fail"
 
 
 def reply(request: httpx.Request) -> httpx.Response:
-    if request.url.path.endswith("/fail"):
+    if request.url.path == FAIL_PATH:
         return httpx.Response(429, json=error_body())
     return httpx.Response(200, json={"id": "m1"})
 
@@ -41,7 +43,7 @@ def send_mix(registry: CollectorRegistry) -> None:
     with client(hooks) as timed:
         for _ in range(3):
             timed.post(PATH)
-        timed.post("/v1/businesses/b1/fail")
+        timed.post(FAIL_PATH)
     # Only the response hook, so no request hook stores a start time.
     with client({"response": hooks["response"]}) as untimed:
         untimed.post(PATH)
@@ -60,9 +62,8 @@ def test_counts_timed_and_untimed_responses() -> None:
     assert metrics_for(registry, record_business_id=False).requests is None
     assert requests(registry, "200") == 5
     assert duration_count(registry, "200") == 3
-    assert registry.get_sample_value(
-        REQUESTS_TOTAL, {"method": "POST", "route": "/v1/businesses/{businessId}/fail", "status_code": "429"}
-    ) == 1
+    fail_labels = {"method": "POST", "route": FAIL_ROUTE, "status_code": "429"}
+    assert registry.get_sample_value(REQUESTS_TOTAL, fail_labels) == 1
 
 
 def families_without_times(text: str) -> list[tuple[str, str, str, list[tuple[str, dict[str, str], float]]]]:
@@ -85,7 +86,7 @@ def test_exposition_matches_a_plain_counter() -> None:
     labels = [LABEL_METHOD, LABEL_ROUTE, LABEL_STATUS_CODE]
     plain = Counter(REQUESTS_TOTAL, REQUESTS_HELP, labels, registry=plain_registry)
     plain.labels("POST", ROUTE, "200").inc(5)
-    plain.labels("POST", "/v1/businesses/{businessId}/fail", "429").inc()
+    plain.labels("POST", FAIL_ROUTE, "429").inc()
 
     ours = families_without_times(generate_latest(registry).decode())
     expected = families_without_times(generate_latest(plain_registry).decode())
