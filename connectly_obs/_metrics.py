@@ -7,9 +7,9 @@ import weakref
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
-from prometheus_client.metrics_core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ._durations import DURATION_HELP, REQUESTS_HELP, RequestsFromDurations
 from ._labels import LabelPolicy, method_label, status_code_label
 from ._multiprocess import values_in_files
 from ._names import (
@@ -33,15 +33,11 @@ from ._names import (
 
 __all__ = [
     "EXEMPLAR_INTERVAL_SECONDS",
-    "REQUESTS_HELP",
     "ConnectlyMetrics",
     "ErrorSeries",
-    "RequestsFromDurations",
     "Series",
     "metrics_for",
 ]
-
-REQUESTS_HELP = "Connectly API calls that got a response."
 
 _LOCK = threading.Lock()
 _BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, ConnectlyMetrics] = (
@@ -66,8 +62,8 @@ EXEMPLAR_INTERVAL_SECONDS = 0.1
 class Series:
     """The bounded label values of one (method, path, status code), with their metric children.
 
-    `duration` is the histogram child, and `untimed` the counter child that
-    counts a response without a start time. `requests` is the requests counter
+    `duration` is the duration histogram child, and `untimed` the counter
+    child that counts a response without a start time. `requests` is the requests counter
     child when prometheus_client keeps values in files (multi-process mode) or
     the mode is unknown. Otherwise it is None, and the histogram's count is the
     number of timed responses.
@@ -96,60 +92,6 @@ class Series:
             self.duration.observe(duration)
             if self.requests is not None:
                 self.requests.inc()
-
-
-class RequestsFromDurations(Collector):
-    """The duration histogram of one process, with the requests counter read from its counts.
-
-    Every response with a start time is observed in the duration histogram,
-    and a histogram's count is its number of observations. A separate counter
-    updated on every response would repeat that count, and each update takes a
-    lock and cost 0.6 to 1.2 µs inside a request on the benchmark machine. So,
-    in one process, the requests family is the histogram's count per label
-    set plus the responses counted without a start time. Both families come
-    from one collection of the histogram, so a scrape reads it once.
-
-    Multi-process mode keeps a real counter: prometheus_client merges only
-    the metrics it stores in files, and this collector runs in one process.
-    """
-
-    def __init__(self, duration: Histogram, untimed: Counter, labelnames: list[str]) -> None:
-        self._duration = duration
-        self._untimed = untimed
-        self._labelnames = labelnames
-
-    def describe(self) -> list[Metric]:
-        return [self._requests_family(), *self._duration.describe()]
-
-    def collect(self) -> list[Metric]:
-        durations = self._duration.collect()
-        counts: dict[tuple[str, ...], float] = {}
-        # A label set seen by both metrics keeps the earlier creation time.
-        created: dict[tuple[str, ...], float] = {}
-        sources = (
-            (durations, f"{REQUEST_DURATION_SECONDS}_count"),
-            (self._untimed.collect(), REQUESTS_TOTAL),
-        )
-        for families, count_name in sources:
-            for family in families:
-                for sample in family.samples:
-                    if sample.name == count_name:
-                        key = self._key(sample.labels)
-                        counts[key] = counts.get(key, 0.0) + sample.value
-                    elif sample.name.endswith("_created"):
-                        key = self._key(sample.labels)
-                        created[key] = min(created.get(key, sample.value), sample.value)
-
-        requests = self._requests_family()
-        for key, value in counts.items():
-            requests.add_metric(key, value, created=created.get(key))
-        return [requests, *durations]
-
-    def _requests_family(self) -> CounterMetricFamily:
-        return CounterMetricFamily(REQUESTS_TOTAL, REQUESTS_HELP, labels=self._labelnames)
-
-    def _key(self, labels: dict[str, str]) -> tuple[str, ...]:
-        return tuple(labels[name] for name in self._labelnames)
 
 
 class ErrorSeries:
@@ -190,24 +132,28 @@ class ConnectlyMetrics:
 
         request_labels = [LABEL_METHOD, LABEL_ROUTE, LABEL_STATUS_CODE]
         # Every metric is built unregistered, then registered all at once below.
-        self.duration = Histogram(
-            REQUEST_DURATION_SECONDS,
-            "Time from sending a Connectly API request to receiving its response headers.",
-            request_labels,
-            buckets=REQUEST_DURATION_BUCKETS,
-            registry=None,
-        )
-        # Keep a real requests counter where prometheus_client keeps values in
-        # files or the mode is unknown, because RequestsFromDurations reads
-        # only this process.
+        # In one process, the duration histogram is our own, cheaper to
+        # observe, and the requests counter is read from it. Where
+        # prometheus_client keeps values in files, or the mode is unknown, both
+        # are prometheus_client's, because it merges only what it stores in
+        # files.
         self.requests: Counter | None = None
+        self.duration: RequestsFromDurations | Histogram
         collectors: list[Collector]
         if values_in_files() is False:
             self._untimed = Counter(REQUESTS_TOTAL, REQUESTS_HELP, request_labels, registry=None)
-            collectors = [RequestsFromDurations(self.duration, self._untimed, request_labels)]
+            self.duration = RequestsFromDurations(self._untimed, request_labels, REQUEST_DURATION_BUCKETS)
+            collectors = [self.duration]
         else:
             self.requests = Counter(REQUESTS_TOTAL, REQUESTS_HELP, request_labels, registry=None)
             self._untimed = self.requests
+            self.duration = Histogram(
+                REQUEST_DURATION_SECONDS,
+                DURATION_HELP,
+                request_labels,
+                buckets=REQUEST_DURATION_BUCKETS,
+                registry=None,
+            )
             collectors = [self.requests, self.duration]
         self.errors = Counter(
             ERRORS_TOTAL,

@@ -10,7 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import connectly_obs
 from connectly_obs import _metrics
-from connectly_obs._metrics import REQUESTS_HELP, metrics_for
+from connectly_obs._durations import REQUESTS_HELP
+from connectly_obs._metrics import metrics_for
 from connectly_obs._names import (
     ERRORS_TOTAL,
     HOOK_ERRORS_TOTAL,
