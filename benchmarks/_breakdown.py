@@ -66,7 +66,7 @@ def _steps() -> list[tuple[str, dict[str, list[Any]]]]:
         ("hooks that do nothing", hooks(_ignore)),
         ("+ json.loads() of the body", hooks(_load_json)),
         ("+ the rest of parse_body()", hooks(_parse)),
-        ("+ requests, duration and errors metrics", hooks(_parse_and_count(counting, exemplar=False))),
+        ("+ duration and errors metrics", hooks(_parse_and_count(counting, exemplar=False))),
         ("+ exemplar on the errors counter", hooks(_parse_and_count(with_exemplar, exemplar=True))),
         ("connectly hooks (all of it)", dict(connectly_obs.event_hooks(registry=CollectorRegistry()))),
     ]

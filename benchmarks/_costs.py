@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 import connectly_obs
 from connectly_obs._body import parse_body
 from connectly_obs._catalog import CODES, TYPES
+from connectly_obs._durations import RequestsFromDurations
 from connectly_obs._labels import DEFAULT_MAX_ROUTES, DEFAULT_MAX_UNDOCUMENTED
 from connectly_obs._names import REQUEST_DURATION_BUCKETS
 from connectly_obs.testing import build_reply
@@ -49,6 +50,10 @@ def measure_unit_costs(number: int) -> dict[str, float]:
     )
     counter_child = counter.labels("POST", "/v1/businesses/{businessId}/send/messages", "200")
     histogram_child = histogram.labels("POST", "/v1/businesses/{businessId}/send/messages", "200")
+    # The duration histogram that connectly_obs keeps in one process.
+    untimed = Counter("bench_untimed_total", "Calls.", ["method", "route", "status_code"], registry=None)
+    durations = RequestsFromDurations(untimed, ["method", "route", "status_code"], REQUEST_DURATION_BUCKETS)
+    duration_child = durations.labels("POST", "/v1/businesses/{businessId}/send/messages", "200")
 
     return {
         "json.loads of the body": _best_us(lambda: json.loads(reply.body), number),
@@ -58,6 +63,7 @@ def measure_unit_costs(number: int) -> dict[str, float]:
         "parse_error(response)": _best_us(lambda: connectly_obs.parse_error(response), number),
         "Counter child inc()": _best_us(counter_child.inc, number * 4),
         "Histogram child observe()": _best_us(lambda: histogram_child.observe(0.042), number * 4),
+        "connectly_obs duration observe()": _best_us(lambda: duration_child.observe(0.042), number * 4),
         "Counter labels(...).inc()": _best_us(
             lambda: counter.labels("POST", "/v1/businesses/{businessId}/send/messages", "200").inc(), number
         ),
