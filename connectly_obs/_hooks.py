@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from ._body import DEFAULT_MAX_BODY_BYTES
 from ._observer import Observer
-from ._options import DEFAULT_HOSTS, require_hosts
+from ._options import DEFAULT_HOSTS, normalize_hosts, require_hosts
 from ._streams import read_prefix, read_prefix_async
 
 __all__ = ["async_event_hooks", "event_hooks"]
@@ -36,15 +36,18 @@ def event_hooks(
     Calls that end in an exception never reach event hooks; `instrument()`
     records those too.
     """
+    # Checked before the observer registers any metric, so that a rejected
+    # call leaves the registry as it was.
+    host_names = normalize_hosts(hosts)
+    require_hosts(host_names, "hosts is empty")
     observer = Observer(
         registry=registry,
         tracer_provider=tracer_provider,
-        hosts=hosts,
+        hosts=host_names,
         record_business_id=record_business_id,
         max_body_bytes=max_body_bytes,
     )
 
-    require_hosts(observer.hosts, "hosts is empty")
     hosts = observer.hosts
     start_key = observer.start_extension
     perf_counter = time.perf_counter
@@ -85,15 +88,18 @@ def async_event_hooks(
 
     The async twin of `event_hooks()`, with the same options.
     """
+    # Checked before the observer registers any metric, so that a rejected
+    # call leaves the registry as it was.
+    host_names = normalize_hosts(hosts)
+    require_hosts(host_names, "hosts is empty")
     observer = Observer(
         registry=registry,
         tracer_provider=tracer_provider,
-        hosts=hosts,
+        hosts=host_names,
         record_business_id=record_business_id,
         max_body_bytes=max_body_bytes,
     )
 
-    require_hosts(observer.hosts, "hosts is empty")
     hosts = observer.hosts
     start_key = observer.start_extension
     perf_counter = time.perf_counter

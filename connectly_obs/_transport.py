@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from ._body import DEFAULT_MAX_BODY_BYTES
 from ._observer import Observer
-from ._options import DEFAULT_HOSTS, require_hosts
+from ._options import DEFAULT_HOSTS, normalize_hosts, require_hosts
 from ._streams import read_prefix, read_prefix_async
 
 __all__ = ["instrument", "uninstrument"]
@@ -178,16 +178,19 @@ def instrument(
             f"instrument() takes an httpx.Client or httpx.AsyncClient, not {type(client).__name__}"
         )
 
+    # Checked before the observer registers any metric, so that a rejected
+    # call leaves the registry as it was.
+    host_names = normalize_hosts(hosts)
+    if client.base_url.host:
+        host_names |= normalize_hosts([client.base_url.host])
+    require_hosts(host_names, "hosts is empty and the client has no base_url")
     observer = Observer(
         registry=registry,
         tracer_provider=tracer_provider,
-        hosts=hosts,
+        hosts=host_names,
         record_business_id=record_business_id,
         max_body_bytes=max_body_bytes,
     )
-    if client.base_url.host:
-        observer = observer.with_hosts([client.base_url.host])
-    require_hosts(observer.hosts, "hosts is empty and the client has no base_url")
 
     # NOTE: httpx has no public API to replace a client's transports, so this
     # uses the same private attributes as opentelemetry-instrumentation-httpx.

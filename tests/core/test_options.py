@@ -138,3 +138,31 @@ def test_instrument_again_with_other_registry(registry: CollectorRegistry) -> No
         connectly_obs.instrument(client, registry=CollectorRegistry())
     connectly_obs.uninstrument(client)
     connectly_obs.instrument(client, registry=CollectorRegistry())
+
+
+def test_rejected_call_registers_nothing() -> None:
+    registry = CollectorRegistry()
+    factories = [
+        lambda: connectly_obs.event_hooks(registry=registry, hosts=[]),
+        lambda: connectly_obs.async_event_hooks(registry=registry, hosts=[]),
+        lambda: connectly_obs.instrument(httpx.Client(), registry=registry, hosts=[]),
+    ]
+
+    for factory in factories:
+        with pytest.raises(ValueError, match="hosts is empty"):
+            factory()
+
+    assert list(registry.collect()) == []
+    # So a later call may still choose record_business_id.
+    connectly_obs.event_hooks(registry=registry, record_business_id=True)
+
+
+def test_hosts_iterator_is_read_once() -> None:
+    registry = CollectorRegistry()
+    hooks = connectly_obs.event_hooks(registry=registry, hosts=iter(["api.connectly.ai"]))
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+
+    with httpx.Client(transport=transport, event_hooks=hooks) as client:
+        client.get("https://api.connectly.ai/v1/ping")
+
+    assert requests(registry, "200", method="GET", route="/v1/ping") == 1.0
