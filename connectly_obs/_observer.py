@@ -7,7 +7,6 @@ everything they record goes through `Observer`.
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import time
 from collections.abc import Iterable
@@ -99,15 +98,6 @@ class Observer:
         # observer's request hook matched the host, so the response hook need
         # not match it again.
         self.start_extension = f"{START_EXTENSION_PREFIX}{id(self)}"
-
-    def with_hosts(self, hosts: Iterable[str]) -> Observer:
-        """Return an observer that shares this one's metrics and also counts `hosts`."""
-        extra = normalize_hosts(hosts)
-        if extra <= self.hosts:
-            return self
-        clone = copy.copy(self)
-        clone.hosts = self.hosts | extra
-        return clone
 
     # Responses ----------------------------------------------------------
 
