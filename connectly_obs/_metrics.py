@@ -63,10 +63,10 @@ class Series:
     """The bounded label values of one (method, path, status code), with their metric children.
 
     `duration` is the duration histogram child, and `untimed` the counter
-    child that counts a response without a start time. `requests` is the requests counter
-    child when prometheus_client keeps values in files (multi-process mode) or
-    the mode is unknown. Otherwise it is None, and the histogram's count is the
-    number of timed responses.
+    child that counts a response without a start time. `requests` is the
+    requests counter child when prometheus_client keeps values in files
+    (multi-process mode) or the mode is unknown. Otherwise it is None, and
+    the histogram's count is the number of timed responses.
     """
 
     __slots__ = ("duration", "method", "requests", "route", "status", "untimed")
