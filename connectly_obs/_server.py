@@ -63,8 +63,10 @@ def _validate_port(port: object) -> int:
 def _validate_address(addr: object) -> str:
     if not isinstance(addr, str) or not addr.strip():
         raise ValueError(f"invalid address {addr!r}: {_ADDRESS_HINT}")
-    if "/" in addr or any(char.isspace() for char in addr):
+    if "/" in addr:
         raise ValueError(f"invalid address {addr!r}: pass a bare address, not a URL; {_ADDRESS_HINT}")
+    if any(char.isspace() for char in addr):
+        raise ValueError(f"invalid address {addr!r}: remove the whitespace; {_ADDRESS_HINT}")
     if addr.count(":") == 1 or addr.startswith("["):
         raise ValueError(
             f"invalid address {addr!r}: pass the port as the port argument and the address "

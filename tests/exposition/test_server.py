@@ -69,7 +69,8 @@ def test_server_rejects_invalid_port(registry: CollectorRegistry, port: object) 
         ("127.0.0.1:9464", "pass the port as the port argument"),
         ("[::1]", "without brackets"),
         ("http://127.0.0.1", "not a URL"),
-        ("127.0.0.1 ", "not a URL"),
+        ("127.0.0.1 ", "remove the whitespace"),
+        ("127.0. 0.1", "remove the whitespace"),
         (None, "pass an IP address or host name"),
     ],
 )
